@@ -1,0 +1,101 @@
+"""Bundles: deterministic fullUrls, conditional (idempotent) transaction requests, stable output."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fhirconv.versions import FhirVersion
+
+BundleKind = Literal["transaction", "batch", "collection"]
+
+# Namespace for fhirconv's name-based (v5) UUIDs: the same business key always gives the
+# same fullUrl, so the same input gives byte-identical bundles.
+NAMESPACE = uuid.UUID("6f1c3c7e-1f0c-5a7e-9a55-2b4f0d3c9e11")
+
+# Resource types whose version has no `identifier` search parameter: conditional update on
+# identifier cannot work there, so they get a deterministic client-assigned id and a plain PUT.
+# (R4 AdverseEvent: identifier is 0..1 and not searchable; see fhir.resources/R4 SearchParameters.)
+NO_IDENTIFIER_SEARCH: dict[FhirVersion, frozenset[str]] = {
+    FhirVersion.R4: frozenset({"AdverseEvent"}),
+    FhirVersion.R5: frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Keyed:
+    """A resource with the business identifier it is keyed on (system + value)."""
+
+    resource: dict[str, Any]
+    system: str
+    value: str
+
+    @property
+    def resource_type(self) -> str:
+        return str(self.resource["resourceType"])
+
+    @property
+    def full_url(self) -> str:
+        return full_url(self.resource_type, self.system, self.value)
+
+
+def key_uuid(resource_type: str, system: str, value: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"{resource_type}|{system}|{value}")
+
+
+def full_url(resource_type: str, system: str, value: str) -> str:
+    return f"urn:uuid:{key_uuid(resource_type, system, value)}"
+
+
+def client_id(resource_type: str, system: str, value: str) -> str:
+    """Deterministic logical id; starts with a letter because HAPI refuses purely numeric client ids."""
+    return f"fc-{key_uuid(resource_type, system, value).hex}"
+
+
+def reference(resource_type: str, system: str, value: str, display: str | None = None) -> dict[str, Any]:
+    """A reference to another resource of the same bundle, by its deterministic fullUrl."""
+    ref: dict[str, Any] = {"reference": full_url(resource_type, system, value)}
+    if display:
+        ref["display"] = display
+    return ref
+
+
+def _search_value(text: str) -> str:
+    # In a search URL the token is system|value; ',', '$' and '|' inside a value must be escaped
+    # with a backslash (FHIR search, "Escaping search parameters").
+    return text.replace("\\", "\\\\").replace(",", "\\,").replace("$", "\\$").replace("|", "\\|")
+
+
+def request_for(item: Keyed, version: FhirVersion) -> dict[str, str]:
+    """The transaction/batch request of one entry: conditional update on the business identifier,
+    or a PUT to a deterministic id where the type cannot be searched by identifier."""
+    rtype = item.resource_type
+    if rtype in NO_IDENTIFIER_SEARCH[version]:
+        return {"method": "PUT", "url": f"{rtype}/{client_id(rtype, item.system, item.value)}"}
+    from urllib.parse import quote
+
+    token = quote(f"{_search_value(item.system)}|{_search_value(item.value)}", safe="/:|\\")
+    return {"method": "PUT", "url": f"{rtype}?identifier={token}"}
+
+
+def build_bundle(items: Iterable[Keyed], *, kind: BundleKind, version: FhirVersion) -> dict[str, Any]:
+    """Assemble a Bundle. Entries keep the order given (referenced resources first)."""
+    entries: list[dict[str, Any]] = []
+    for item in items:
+        resource = item.resource
+        if item.resource_type in NO_IDENTIFIER_SEARCH[version]:
+            resource = {**resource, "id": client_id(item.resource_type, item.system, item.value)}
+            resource = {"resourceType": resource.pop("resourceType"), **resource}
+        entry: dict[str, Any] = {"fullUrl": item.full_url, "resource": resource}
+        if kind != "collection":
+            entry["request"] = request_for(item, version)
+        entries.append(entry)
+    return {"resourceType": "Bundle", "type": kind, "entry": entries}
+
+
+def dumps(resource: dict[str, Any]) -> str:
+    """Canonical JSON text for output files: stable key order as built, UTF-8, 2-space indent."""
+    return json.dumps(resource, ensure_ascii=False, indent=2) + "\n"

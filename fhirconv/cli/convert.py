@@ -1,0 +1,7 @@
+"""CLI: `fhirconv convert` (being built)."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []
