@@ -1,0 +1,1 @@
+"""Participant-level trial data: readers (SDTM, simple CSV, spec-driven tables) and their typed records."""

@@ -1,0 +1,133 @@
+"""Typed, source-neutral participant records that every participant reader yields and the mapping consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Codes are kept in CDISC SDTM controlled terminology whatever the source layout (SEX "M"/"F"/"U",
+# AESEV "MILD", AEOUT "RECOVERED/RESOLVED", LBNRIND "HIGH", ...); readers of other layouts translate
+# to it through their column spec. Dates are ISO 8601 partial dates/datetimes as SDTM --DTC holds them.
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where a record came from, for error messages and the row accounting summary."""
+
+    file: str
+    row: int  # 1-based data row number (header excluded)
+
+
+@dataclass(slots=True)
+class Participant:
+    subject_id: str  # USUBJID
+    source: SourceRef
+    study_id: str | None = None  # STUDYID
+    site_id: str | None = None
+    sex: str | None = None  # SDTM SEX: M, F, U, UNDIFFERENTIATED
+    birth_date: str | None = None  # BRTHDTC
+    age: float | None = None
+    age_unit: str | None = None  # AGEU: YEARS, MONTHS, ...
+    race: str | None = None
+    ethnicity: str | None = None
+    country: str | None = None
+    arm: str | None = None  # planned arm name (ARM)
+    arm_code: str | None = None  # ARMCD
+    actual_arm: str | None = None  # ACTARM
+    actual_arm_code: str | None = None
+    reference_start: str | None = None  # RFSTDTC (first study treatment / reference start)
+    reference_end: str | None = None  # RFENDTC
+    informed_consent: str | None = None  # RFICDTC
+    death_date: str | None = None  # DTHDTC
+    death_flag: bool | None = None  # DTHFL
+
+
+@dataclass(slots=True)
+class Disposition:
+    """A DS record: drives ResearchSubject status (R4) / progress (R5)."""
+
+    subject_id: str
+    source: SourceRef
+    term: str  # DSDECOD, e.g. COMPLETED, ADVERSE EVENT, SCREEN FAILURE, RANDOMIZED
+    category: str | None = None  # DSCAT: DISPOSITION EVENT, PROTOCOL MILESTONE, OTHER EVENT
+    date: str | None = None  # DSSTDTC
+    epoch: str | None = None
+    seq: int | None = None
+
+
+@dataclass(slots=True)
+class Measurement:
+    """One result row of a findings domain (LB, VS, MB, or a simple-CSV observation)."""
+
+    subject_id: str
+    source: SourceRef
+    domain: str  # LB, VS, MB, ... (simple CSV: the `category` column decides)
+    test_code: str  # --TESTCD
+    test_name: str | None = None  # --TEST
+    category: str | None = None  # --CAT (e.g. HEMATOLOGY) / simple CSV category
+    seq: int | None = None  # --SEQ: with subject and domain, the record's business key
+    result_text: str | None = None  # --ORRES (original result as text)
+    result_unit: str | None = None  # --ORRESU
+    std_text: str | None = None  # --STRESC
+    std_value: float | None = None  # --STRESN
+    std_unit: str | None = None  # --STRESU
+    ref_low: float | None = None  # --STNRLO
+    ref_high: float | None = None  # --STNRHI
+    ref_text_low: str | None = None  # --ORNRLO (original units)
+    ref_text_high: str | None = None
+    normal_indicator: str | None = None  # --NRIND: NORMAL, HIGH, LOW, ABNORMAL
+    status: str | None = None  # --STAT: NOT DONE
+    reason_not_done: str | None = None  # --REASND
+    date: str | None = None  # --DTC
+    visit: str | None = None
+    visit_number: float | None = None
+    study_day: int | None = None  # --DY
+    position: str | None = None  # VSPOS
+    time_point: str | None = None  # --TPT
+    specimen: str | None = None  # --SPEC
+    method: str | None = None  # --METHOD
+    baseline: bool | None = None  # --BLFL
+    extra: dict[str, str] = field(default_factory=dict)  # supplemental qualifiers (SUPP--), by QNAM
+
+
+@dataclass(slots=True)
+class AdverseEventRecord:
+    subject_id: str
+    source: SourceRef
+    term: str  # AETERM (verbatim)
+    seq: int | None = None
+    decoded_term: str | None = None  # AEDECOD (MedDRA preferred term)
+    pt_code: str | None = None  # AEPTCD
+    llt: str | None = None  # AELLT
+    llt_code: str | None = None  # AELLTCD
+    soc: str | None = None  # AESOC / AEBODSYS
+    soc_code: str | None = None  # AESOCCD
+    start: str | None = None  # AESTDTC
+    end: str | None = None  # AEENDTC
+    serious: bool | None = None  # AESER
+    seriousness: list[str] = field(default_factory=list)  # AESDTH, AESLIFE, AESHOSP, ... flags that are Y
+    severity: str | None = None  # AESEV: MILD, MODERATE, SEVERE
+    grade: int | None = None  # AETOXGR (CTCAE grade 1-5)
+    relatedness: str | None = None  # AEREL: NONE, REMOTE, POSSIBLE, PROBABLE, RELATED, NOT RELATED, ...
+    outcome: str | None = None  # AEOUT
+    action_taken: str | None = None  # AEACN
+    treatment_emergent: bool | None = None  # SUPPAE.AETRTEM
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class TrialDesign:
+    """What the trial-design domains (TS, TA, TE) say of the study, when no registry record is given."""
+
+    study_id: str
+    source: SourceRef
+    parameters: dict[str, list[str]] = field(default_factory=dict)  # TS: TSPARMCD -> values in TSSEQ order
+    arms: list[tuple[str, str, str | None]] = field(default_factory=list)  # TA: (ARMCD, ARM, description)
+
+
+@dataclass(slots=True)
+class RowRejected:
+    """A row the reader could not turn into a record: counted and reported, never dropped silently."""
+
+    source: SourceRef
+    column: str | None
+    reason: str
