@@ -60,7 +60,8 @@ class ResponsibleParty:
 @dataclass(slots=True)
 class ArmGroup:
     label: str
-    type: str | None = None  # EXPERIMENTAL, ACTIVE_COMPARATOR, PLACEBO_COMPARATOR, SHAM_COMPARATOR, NO_INTERVENTION, OTHER
+    # EXPERIMENTAL, ACTIVE_COMPARATOR, PLACEBO_COMPARATOR, SHAM_COMPARATOR, NO_INTERVENTION, OTHER
+    type: str | None = None
     description: str | None = None
     intervention_names: list[str] = field(default_factory=list)  # "Drug: Aspirin" (type prose + name)
 
@@ -68,7 +69,9 @@ class ArmGroup:
 @dataclass(slots=True)
 class Intervention:
     name: str
-    type: str | None = None  # DRUG, DEVICE, BIOLOGICAL, PROCEDURE, RADIATION, BEHAVIORAL, GENETIC, DIETARY_SUPPLEMENT, COMBINATION_PRODUCT, DIAGNOSTIC_TEST, OTHER
+    # DRUG, DEVICE, BIOLOGICAL, PROCEDURE, RADIATION, BEHAVIORAL, GENETIC, DIETARY_SUPPLEMENT,
+    # COMBINATION_PRODUCT, DIAGNOSTIC_TEST, OTHER
+    type: str | None = None
     description: str | None = None
     arm_group_labels: list[str] = field(default_factory=list)
     other_names: list[str] = field(default_factory=list)

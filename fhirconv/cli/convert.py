@@ -1,7 +1,126 @@
-"""CLI: `fhirconv convert` (being built)."""
+"""CLI: `fhirconv convert` — registry records (and participant data) to FHIR bundles."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from fhirconv.bundle import BundleKind, Keyed, dumps
+from fhirconv.convert import Converted, Summary, convert_records, merge, to_bundle
+from fhirconv.errors import ExitCode, UsageError
+from fhirconv.output import write_text
+from fhirconv.versions import FhirVersion
+
+EPILOG = """\b
+Output:
+  no -o, or -o -     one bundle with every study, to stdout
+  -o FILE            one bundle with every study, to FILE
+  -o DIR/            one bundle per study: DIR/<NCT ID>.<R4|R5>.json (DIR is created;
+                     an existing directory works without the trailing slash)
+  --format ndjson    one resource per line instead of a Bundle (bulk loading)
+
+\b
+Examples:
+  fhirconv convert examples/NCT04382547/NCT04382547.txt
+  fhirconv convert study.json --fhir-version R5 -o out/
+  fhirconv convert NCT04382547 --participants data/sdtm/ -o bundle.json
+  curl ... | fhirconv convert - --bundle collection
+
+Exit status: 0 all converted; 1 some record failed or output is invalid; 2 bad arguments."""
+
+
+def _is_dir_target(output: str | None) -> bool:
+    if output is None or output == "-":
+        return False
+    return output.endswith(("/", "\\")) or Path(output).is_dir()
+
+
+def _ndjson(items: list[Keyed]) -> list[str]:
+    return [json.dumps(i.resource, ensure_ascii=False) + "\n" for i in items]
+
+
+@click.command(epilog=EPILOG)
+@click.argument("sources", nargs=-1)
+@click.option(
+    "--fhir-version",
+    "fhir_version",
+    type=click.Choice(["R4", "R5"], case_sensitive=False),
+    default="R4",
+    show_default=True,
+    help="FHIR version of the output (R4 = 4.0.1, R5 = 5.0.0).",
+)
+@click.option(
+    "--bundle",
+    "bundle_kind",
+    type=click.Choice(["transaction", "batch", "collection"]),
+    default="transaction",
+    show_default=True,
+    help="Bundle type; transaction entries are conditional updates, safe to post again.",
+)
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["json", "ndjson"]),
+    default="json",
+    show_default=True,
+    help="json: a Bundle; ndjson: one resource per line.",
+)
+@click.option("-o", "--output", metavar="FILE|DIR", help="Where to write (default: stdout).")
+@click.option("-q", "--quiet", is_flag=True, help="Do not print the summary line to stderr.")
+def convert(
+    sources: tuple[str, ...],
+    fhir_version: str,
+    bundle_kind: BundleKind,
+    out_format: str,
+    output: str | None,
+    quiet: bool,
+) -> None:
+    """Convert ClinicalTrials.gov study records to FHIR.
+
+    SOURCES are files (API v2 JSON, v2 pages, NDJSON, classic JSON, legacy XML, or a
+    study page saved as text), directories of them, or - for stdin.
+    """
+    if not sources:
+        raise UsageError("no SOURCE given", hint="name a study record file, a directory, or - for stdin")
+    version = FhirVersion.parse(fhir_version)
+    summary = Summary()
+    per_study = _is_dir_target(output)
+    converted: list[Converted] = []  # held only for a combined bundle; per-study output streams
+    for result in convert_records(sources, version, summary):
+        if not isinstance(result, Converted):
+            click.echo(f"error: {result.describe()}", err=True)
+            if result.error.hint:
+                click.echo(f"hint: {result.error.hint}", err=True)
+        elif per_study:
+            assert output is not None
+            _write_study(Path(output), result, version, bundle_kind, out_format)
+        else:
+            converted.append(result)
+    if converted:
+        items = merge(c.items for c in converted)
+        write_text(output, _render(items, version, bundle_kind, out_format))
+
+    if not quiet:
+        click.echo(summary.line(), err=True)
+    if summary.failed:
+        raise click.exceptions.Exit(int(ExitCode.INVALID))
+
+
+def _render(items: list[Keyed], version: FhirVersion, kind: BundleKind, out_format: str) -> str:
+    if out_format == "ndjson":
+        return "".join(_ndjson(items))
+    bundle: dict[str, Any] = to_bundle(items, version, kind)
+    return dumps(bundle)
+
+
+def _write_study(
+    folder: Path, result: Converted, version: FhirVersion, kind: BundleKind, out_format: str
+) -> None:
+    suffix = "ndjson" if out_format == "ndjson" else "json"
+    write_text(folder / f"{result.key}.{version.value}.{suffix}", _render(result.items, version, kind, out_format))
+
+
+COMMANDS: list[click.Command] = [convert]

@@ -1,0 +1,120 @@
+"""The convert pipeline: read records → map to FHIR → check → assemble bundles (no CLI, no printing)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhirconv.bundle import BundleKind, Keyed, build_bundle
+from fhirconv.errors import FhirconvError
+from fhirconv.study import Study, StudyRecord
+from fhirconv.versions import FhirVersion
+
+
+@dataclass(slots=True)
+class Converted:
+    """One study record and the resources it became, referenced resources first."""
+
+    record: StudyRecord
+    items: list[Keyed]
+
+    @property
+    def key(self) -> str:
+        return self.record.study.nct_id
+
+
+@dataclass(slots=True)
+class Failed:
+    """A record (or a whole source) that could not be converted, with where and why."""
+
+    source: str
+    record: str | None
+    error: FhirconvError
+
+    def describe(self) -> str:
+        return str(self.error.located(file=self.source, record=self.record))
+
+
+@dataclass(slots=True)
+class Summary:
+    read: int = 0
+    converted: int = 0
+    failures: list[Failed] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def line(self) -> str:
+        return f"records read: {self.read}, converted: {self.converted}, failed: {self.failed}"
+
+
+def map_study(study: Study, version: FhirVersion) -> list[Keyed]:
+    """Map one study to FHIR resources of `version` and check each against the fhir.resources models."""
+    from fhirconv.mapping import map_study as _map
+    from fhirconv.mapping.check import check_models
+
+    items = _map(study, version)
+    check_models(items, version)
+    return items
+
+
+def convert_records(
+    sources: Iterable[str], version: FhirVersion, summary: Summary
+) -> Iterator[Converted | Failed]:
+    """Read every source and map each record; failures are yielded (and counted), never raised, so one
+    bad record does not stop the others."""
+    from fhirconv.readers import read_sources
+
+    for item in read_sources(sources):
+        summary.read += 1
+        if not isinstance(item, StudyRecord):
+            failed = Failed(item.source, _record_label(item.index, item.nct_id), item.error)
+            summary.failures.append(failed)
+            yield failed
+            continue
+        label = _record_label(item.index, item.study.nct_id)
+        try:
+            items = map_study(item.study, version)
+        except FhirconvError as exc:
+            failed = Failed(item.source, label, exc)
+            summary.failures.append(failed)
+            yield failed
+            continue
+        summary.converted += 1
+        yield Converted(item, items)
+
+
+def _record_label(index: int | None, nct_id: str | None) -> str | None:
+    if nct_id and index is not None:
+        return f"{index} ({nct_id})"
+    if nct_id:
+        return nct_id
+    return None if index is None else str(index)
+
+
+def merge(groups: Iterable[list[Keyed]]) -> list[Keyed]:
+    """Concatenate resource lists, keeping the first of resources shared between studies (e.g. a sponsor
+    Organization), so fullUrls stay unique in a combined bundle."""
+    seen: set[str] = set()
+    merged: list[Keyed] = []
+    for items in groups:
+        for item in items:
+            url = item.full_url
+            if url not in seen:
+                seen.add(url)
+                merged.append(item)
+    return merged
+
+
+def to_bundle(items: list[Keyed], version: FhirVersion, kind: BundleKind = "transaction") -> dict[str, Any]:
+    return build_bundle(items, kind=kind, version=version)
+
+
+def convert_study(
+    study: Study, version: FhirVersion | str = FhirVersion.R4, *, kind: BundleKind = "transaction"
+) -> dict[str, Any]:
+    """Public API: one Study → a checked FHIR Bundle (as a dict) of the chosen version and kind."""
+    v = version if isinstance(version, FhirVersion) else FhirVersion.parse(version)
+    return to_bundle(map_study(study, v), v, kind)

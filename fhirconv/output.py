@@ -1,0 +1,54 @@
+"""Writing output files atomically: a reader never sees a half-written file, a failed run leaves none."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+
+@contextmanager
+def atomic_writer(path: str | Path) -> Iterator[TextIO]:
+    """Open a temp file beside `path`; rename it over `path` only if the block completes."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | Path | None, text: str) -> None:
+    """Write `text` to `path` atomically, or to stdout when `path` is None or '-'."""
+    if path is None or str(path) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    with atomic_writer(path) as handle:
+        handle.write(text)
+
+
+def write_lines(path: str | Path | None, lines: Iterable[str]) -> int:
+    """Stream lines (each ending in a newline) atomically; returns how many were written."""
+    count = 0
+    if path is None or str(path) == "-":
+        for line in lines:
+            sys.stdout.write(line)
+            count += 1
+        sys.stdout.flush()
+        return count
+    with atomic_writer(path) as handle:
+        for line in lines:
+            handle.write(line)
+            count += 1
+    return count
