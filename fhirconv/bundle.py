@@ -77,7 +77,7 @@ def request_for(item: Keyed, version: FhirVersion) -> dict[str, str]:
         return {"method": "PUT", "url": f"{rtype}/{client_id(rtype, item.system, item.value)}"}
     from urllib.parse import quote
 
-    token = quote(f"{_search_value(item.system)}|{_search_value(item.value)}", safe="/:|\\")
+    token = quote(f"{_search_value(item.system)}|{_search_value(item.value)}", safe="/:|")
     return {"method": "PUT", "url": f"{rtype}?identifier={token}"}
 
 
