@@ -1,0 +1,1 @@
+"""Validation of FHIR content in layers: structure, JSON Schema, terminology, invariants, bundle integrity, server."""
