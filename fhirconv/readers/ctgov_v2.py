@@ -188,9 +188,7 @@ def _status(study: Study, st: JsonObj) -> None:
         text(st, "statusVerifiedDate", f"{f}.statusVerifiedDate"), field=f"{f}.statusVerifiedDate"
     )
     study.start_date = _date_struct(st, "startDateStruct", f"{f}.startDateStruct")
-    study.primary_completion_date = _date_struct(
-        st, "primaryCompletionDateStruct", f"{f}.primaryCompletionDateStruct"
-    )
+    study.primary_completion_date = _date_struct(st, "primaryCompletionDateStruct", f"{f}.primaryCompletionDateStruct")
     study.completion_date = _date_struct(st, "completionDateStruct", f"{f}.completionDateStruct")
     study.first_submitted = parse_date(
         text(st, "studyFirstSubmitDate", f"{f}.studyFirstSubmitDate"), field=f"{f}.studyFirstSubmitDate"
@@ -232,21 +230,22 @@ def _design(dm: JsonObj) -> Design:
         phases=phases(strs(dm, "phases", f"{f}.phases"), field=f"{f}.phases"),
         allocation=enum_value("allocation", text(info, "allocation", f"{g}.allocation"), field=f"{g}.allocation"),
         intervention_model=enum_value(
-            "intervention_model", text(info, "interventionModel", f"{g}.interventionModel"),
+            "intervention_model",
+            text(info, "interventionModel", f"{g}.interventionModel"),
             field=f"{g}.interventionModel",
         ),
-        intervention_model_description=_tx(
-            info, "interventionModelDescription", f"{g}.interventionModelDescription"
-        ),
+        intervention_model_description=_tx(info, "interventionModelDescription", f"{g}.interventionModelDescription"),
         primary_purpose=enum_value(
             "primary_purpose", text(info, "primaryPurpose", f"{g}.primaryPurpose"), field=f"{g}.primaryPurpose"
         ),
         observational_model=enum_value(
-            "observational_model", text(info, "observationalModel", f"{g}.observationalModel"),
+            "observational_model",
+            text(info, "observationalModel", f"{g}.observationalModel"),
             field=f"{g}.observationalModel",
         ),
         time_perspective=enum_value(
-            "time_perspective", text(info, "timePerspective", f"{g}.timePerspective"),
+            "time_perspective",
+            text(info, "timePerspective", f"{g}.timePerspective"),
             field=f"{g}.timePerspective",
         ),
         masking=enum_value(
@@ -254,7 +253,8 @@ def _design(dm: JsonObj) -> Design:
         ),
         masking_description=_tx(mask, "maskingDescription", f"{g}.maskingInfo.maskingDescription"),
         who_masked=enum_values(
-            "who_masked", strs(mask, "whoMasked", f"{g}.maskingInfo.whoMasked"),
+            "who_masked",
+            strs(mask, "whoMasked", f"{g}.maskingInfo.whoMasked"),
             field=f"{g}.maskingInfo.whoMasked",
         ),
         enrollment=None
@@ -262,7 +262,8 @@ def _design(dm: JsonObj) -> Design:
         else Enrollment(
             count,
             enum_value(
-                "enrollment_type", text(enroll, "type", f"{f}.enrollmentInfo.type"),
+                "enrollment_type",
+                text(enroll, "type", f"{f}.enrollmentInfo.type"),
                 field=f"{f}.enrollmentInfo.type",
             ),
         ),
@@ -408,4 +409,3 @@ def _meshes(derived: JsonObj, module: str) -> list[Mesh]:
         if mid and term:
             out.append(Mesh(mid.strip(), term.strip()))
     return out
-
