@@ -1,5 +1,6 @@
 """The local FHIR test server behaves as HAPI does where our tests depend on it (or FHIRCONV_TEST_SERVER is used)."""
 
+# ruff: noqa: F811  (pytest fixtures imported from fhir_server.fixture are used as arguments)
 from __future__ import annotations
 
 import os
@@ -13,9 +14,7 @@ from fhir_server.fixture import LocalServer, fhir_server, local_server  # noqa: 
 pytestmark = pytest.mark.server
 
 FHIR_JSON = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
-LOCAL_ONLY = pytest.mark.skipif(
-    bool(os.environ.get("FHIRCONV_TEST_SERVER")), reason="checks the local adapter itself"
-)
+LOCAL_ONLY = pytest.mark.skipif(bool(os.environ.get("FHIRCONV_TEST_SERVER")), reason="checks the local adapter itself")
 
 
 def _system() -> str:
@@ -140,8 +139,10 @@ def test_large_conditional_transactions_are_accepted(fhir_server: str) -> None:
     # The bare Medplum engine refuses more than 8 conditional entries and more than 50 PUTs; HAPI does not.
     system = _system()
     entries = [
-        _entry({"resourceType": "Patient", "identifier": [{"system": system, "value": f"P{i}"}]},
-               f"Patient?identifier={system}|P{i}")
+        _entry(
+            {"resourceType": "Patient", "identifier": [{"system": system, "value": f"P{i}"}]},
+            f"Patient?identifier={system}|P{i}",
+        )
         for i in range(60)
     ]
     resp = _transaction(fhir_server, entries)

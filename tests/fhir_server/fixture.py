@@ -69,9 +69,7 @@ def require_local_server() -> None:
     pytest.skip(reason)
 
 
-def start_server(
-    *, port: int = 0, data_file: Path | None = None, extra_args: tuple[str, ...] = ()
-) -> LocalServer:
+def start_server(*, port: int = 0, data_file: Path | None = None, extra_args: tuple[str, ...] = ()) -> LocalServer:
     """Start `node server.mjs`, read the port it prints, wait until /metadata answers."""
     require_local_server()
     cmd = ["node", str(SERVER_JS), "--port", str(port), *extra_args]
