@@ -111,7 +111,10 @@ def _read_json(data: bytes, source: str) -> Iterator[Item]:
         yield _failure(source, None, None, err)
         return
     except (UnicodeDecodeError, RecursionError) as exc:
-        err = InputError(f"unreadable JSON: {type(exc).__name__}", hint="expected UTF-8 JSON of sane depth")
+        err = InputError(
+            f"not a study record: unreadable as JSON ({type(exc).__name__})",
+            hint="expected UTF-8 JSON of sane nesting depth",
+        )
         yield _failure(source, None, None, err)
         return
     yield from _read_json_value(value, source)
