@@ -1,0 +1,133 @@
+"""The fast validated path: each resource shape is validated once by the full model, then only per-row values."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Hashable
+from typing import Any
+
+from pydantic import ValidationError
+
+from fhirconv.bundle import Keyed
+from fhirconv.errors import ValidationFailed
+from fhirconv.versions import FhirVersion, model_class
+
+# Why this is sound: an Observation of one plan (fhirconv.participants.map_common.ObsPlan) has the
+# same elements, the same codes and the same static fragments as every other Observation of that plan;
+# the first one is validated by the fhir.resources model. What differs per row are a few primitive
+# values, checked here with the FHIR primitive rules (regexes as in the spec's JSON Schema). A test
+# validates a sample (every Nth row and every shape) with the full model to confirm the two agree.
+
+# FHIR string: at least one non-whitespace character; no control characters except tab, CR, LF.
+_STRING = re.compile(r"[ \r\n\t\S]*\S[ \r\n\t\S]*")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_DATETIME = {
+    # R4 4.0.1: a time needs seconds and a zone.
+    FhirVersion.R4: re.compile(
+        r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])"
+        r"(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?"
+    ),
+    # R5 5.0.0
+    FhirVersion.R5: re.compile(
+        r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])"
+        r"(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?)?)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)?)?)?"
+    ),
+}
+_MEMO_LIMIT = 200_000  # distinct values remembered per check; cleared when full, so memory stays flat
+
+
+def full_validate(item: Keyed, version: FhirVersion) -> None:
+    """Validate one resource with the fhir.resources model of `version`; errors name type, key and path."""
+    model = model_class(version, item.resource_type)
+    try:
+        model.model_validate(item.resource)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(p) for p in first.get("loc", ()))
+        raise ValidationFailed(
+            f"{item.resource_type} {item.value}: {path}: {first.get('msg')}",
+            record=item.value,
+            field=path or None,
+            hint="this is a mapping bug or an input value FHIR cannot hold; run with --traceback",
+        ) from exc
+
+
+class FastValidator:
+    """Validates resources of one FHIR version: full model on each new shape, per-row value checks after."""
+
+    def __init__(self, version: FhirVersion) -> None:
+        self.version = version
+        self._shapes: set[Hashable] = set()
+        self._datetime = _DATETIME[version]
+        self._ok_strings: set[str] = set()
+        self._ok_datetimes: set[str] = set()
+        self.full = 0  # resources validated with the full model
+        self.fast = 0  # resources validated by value checks only
+
+    @property
+    def shapes(self) -> int:
+        return len(self._shapes)
+
+    def validate(self, item: Keyed, shape: Hashable | None = None) -> None:
+        """Check `item`; `shape` None means it has no known shape (always fully validated)."""
+        if shape is None or shape not in self._shapes:
+            full_validate(item, self.version)
+            self.full += 1
+            if shape is not None:
+                self._shapes.add(shape)
+            return
+        self._check_observation_values(item)
+        self.fast += 1
+
+    # The values an Observation of a known plan can vary in (see map_common.build_observation).
+    def _check_observation_values(self, item: Keyed) -> None:
+        res = item.resource
+        self._string(res["identifier"][0]["value"], item, "identifier[0].value")
+        self._string(res["subject"]["reference"], item, "subject.reference")
+        eff = res.get("effectiveDateTime")
+        if eff is not None:
+            self._dt(eff, item, "effectiveDateTime")
+        q = res.get("valueQuantity")
+        if q is not None:
+            self._decimal(q["value"], item, "valueQuantity.value")
+        s = res.get("valueString")
+        if s is not None:
+            self._string(s, item, "valueString")
+        rr = res.get("referenceRange")
+        if rr is not None:
+            for end in ("low", "high"):
+                part = rr[0].get(end)
+                if part is not None:
+                    self._decimal(part["value"], item, f"referenceRange[0].{end}.value")
+        notes = res.get("note")
+        if notes is not None:
+            self._string(notes[0]["text"], item, "note[0].text")
+
+    def _fail(self, item: Keyed, path: str, value: Any, why: str) -> ValidationFailed:
+        return ValidationFailed(
+            f"{item.resource_type} {item.value}: {path}: {value!r} {why}", record=item.value, field=path
+        )
+
+    def _string(self, value: Any, item: Keyed, path: str) -> None:
+        if value in self._ok_strings:
+            return
+        if not isinstance(value, str) or not _STRING.fullmatch(value) or _CONTROL.search(value):
+            raise self._fail(item, path, value, "is not a FHIR string")
+        if len(self._ok_strings) >= _MEMO_LIMIT:
+            self._ok_strings.clear()
+        self._ok_strings.add(value)
+
+    def _dt(self, value: Any, item: Keyed, path: str) -> None:
+        if value in self._ok_datetimes:
+            return
+        if not isinstance(value, str) or not self._datetime.fullmatch(value):
+            raise self._fail(item, path, value, f"is not a FHIR {self.version} dateTime")
+        if len(self._ok_datetimes) >= _MEMO_LIMIT:
+            self._ok_datetimes.clear()
+        self._ok_datetimes.add(value)
+
+    def _decimal(self, value: Any, item: Keyed, path: str) -> None:
+        if type(value) is int or (type(value) is float and math.isfinite(value)):
+            return
+        raise self._fail(item, path, value, "is not a finite decimal")

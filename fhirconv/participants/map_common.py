@@ -1,0 +1,528 @@
+"""Shared pieces of the participant mapping: context, identifiers, code tables, dates, values, Patient, Observation."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fhirconv.bundle import Keyed, reference
+from fhirconv.errors import InputError, MappingDataError, UnmappedCodeError
+from fhirconv.participants.records import AdverseEventRecord, Disposition, Measurement, Participant, SourceRef
+from fhirconv.study import Study
+
+# Identifier namespace for participant-level business identifiers. SDTM identifiers (USUBJID, --SEQ)
+# are only unique within one study, so every system is scoped to the study's own key
+# (fhirconv.mapping.keys.study_key): <SID_BASE>/<study id>/<kind>. Documented in mappings/README.md.
+SID_BASE = "https://fhirconv.dev/fhir/sid/study"
+# CDISC publishes no FHIR code system URI for SDTM submission values; fhirconv uses one per codelist
+# variable, as the ConceptMaps in mappings/conceptmaps/sdtm-*.json do (see mappings/README.md).
+CDISC_CT = "http://www.cdisc.org/sdtm-ct/"
+UCUM = "http://unitsofmeasure.org"
+MEDDRA = "http://terminology.hl7.org/CodeSystem/mdr"
+DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+BODY_POSITION = "http://hl7.org/fhir/StructureDefinition/observation-bodyPosition"
+
+# SDTM "special" ARM values (SDTM IG 3.x, DM assumptions): not arms of the design, so no arm reference.
+NON_ARMS = frozenset({"SCREEN FAILURE", "NOT ASSIGNED", "NOT TREATED", "UNPLANNED TREATMENT", "ASSIGNED, NOT TREATED"})
+
+# FHIR primitive formats (R5 regexes; R4 additionally wants a zone when a time is given, handled in
+# fhir_datetime). SDTM --DTC values are ISO 8601 and may be partial ("2012", "2012-07").
+DATE_RE = re.compile(r"([0-9]{4})(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?")
+SDTM_DTC_RE = re.compile(
+    r"(?P<date>[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?)"
+    r"(T(?P<hh>[01][0-9]|2[0-3]):(?P<mm>[0-5][0-9])(:(?P<ss>[0-5][0-9](\.[0-9]+)?))?"
+    r"(?P<tz>Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)?)?"
+)
+_COMPARATOR_RE = re.compile(r"(<=|>=|<|>)\s*(-?[0-9]+(\.[0-9]+)?)")
+
+
+def mapping_dir() -> Path:
+    """Where mappings/ lives: inside the wheel (fhirconv/_mappings) or, editable, beside the package."""
+    here = Path(__file__).resolve().parents[1]
+    packaged = here / "_mappings"
+    return packaged if packaged.is_dir() else here.parent / "mappings"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeEntry:
+    """One source code of a ConceptMap: its display and its targets (empty when the map says noMap)."""
+
+    display: str | None
+    targets: tuple[dict[str, Any], ...]
+
+
+@cache
+def code_table(map_id: str) -> dict[str, CodeEntry]:
+    """The elements of ConceptMap `map_id` by source code, with the target system put on each target.
+
+    Per-row mapping needs a plain dict lookup, and it needs what a single translate() call does not give:
+    noMap entries (a known code without a target) and dependsOn (unit-dependent LOINC codes)."""
+    path = mapping_dir() / "conceptmaps" / f"{map_id}.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise MappingDataError(
+            f"cannot load ConceptMap {map_id}: {exc}", file=str(path), hint="reinstall fhirconv"
+        ) from exc
+    table: dict[str, CodeEntry] = {}
+    for group in doc.get("group", []):
+        system = group.get("target")
+        for element in group.get("element", []):
+            targets = []
+            for target in element.get("target", []):
+                coding = {"system": system, "code": target["code"]}
+                if target.get("display"):
+                    coding["display"] = target["display"]
+                depends = {d["attribute"]: d.get("valueCode") for d in target.get("dependsOn", [])}
+                targets.append({"coding": coding, "depends": depends})
+            table[element["code"]] = CodeEntry(element.get("display"), tuple(targets))
+    return table
+
+
+def translate(
+    map_id: str, code: str, src: SourceRef, column: str, *, depends: Mapping[str, str | None] | None = None
+) -> dict[str, Any] | None:
+    """The target Coding of `code`, None for a known code the map leaves unmapped (noMap or no target
+    for this dependsOn); an unknown code is an error naming file, row and column."""
+    entry = code_table(map_id).get(code)
+    if entry is None:
+        raise UnmappedCodeError(
+            f"{column} value {code!r} is not in ConceptMap {map_id}",
+            file=src.file,
+            record=f"row {src.row}",
+            field=column,
+            hint=f"add it to mappings/conceptmaps/{map_id}.json or fix the input",
+        )
+    for target in entry.targets:
+        cond = target["depends"]
+        if not cond or (depends is not None and all(depends.get(k) == v for k, v in cond.items())):
+            return dict(target["coding"])
+    return None
+
+
+def source_display(map_id: str, code: str) -> str | None:
+    entry = code_table(map_id).get(code)
+    return entry.display if entry else None
+
+
+@dataclass(slots=True)
+class Context:
+    """What every participant resource of one study shares: the study key, its reference, its arms."""
+
+    study: Study
+    study_system: str
+    study_value: str
+    arm_labels: dict[str, str]  # upper-cased label -> label as the study spells it
+    arm_link_ids: dict[str, str]  # label -> R5 comparisonGroup linkId
+    tz: str | None = None  # zone for SDTM local times; None: times are dropped (R4 needs a zone)
+    _systems: dict[str, str] = field(default_factory=dict)
+    _patient_refs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    plans: dict[tuple[Any, ...], ObsPlan] = field(default_factory=dict)
+
+    @classmethod
+    def for_study(cls, study: Study, *, tz: str | None = None) -> Context:
+        from fhirconv.mapping.keys import arm_link_ids, study_key
+
+        system, value = study_key(study.nct_id)
+        labels = {arm.label.upper(): arm.label for arm in study.arm_groups}
+        if tz is not None and not re.fullmatch(r"Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00", tz):
+            raise InputError(f"time zone {tz!r} is not Z or ±hh:mm", hint="e.g. --timezone +01:00")
+        return cls(study, system, value, labels, arm_link_ids(study), tz)
+
+    def system(self, kind: str) -> str:
+        """The identifier system of `kind` (usubjid, observation, adverse-event) within this study."""
+        found = self._systems.get(kind)
+        if found is None:
+            found = f"{SID_BASE}/{quote(self.study_value, safe='')}/{kind}"
+            self._systems[kind] = found
+        return found
+
+    def study_ref(self) -> dict[str, Any]:
+        return reference("ResearchStudy", self.study_system, self.study_value)
+
+    def patient_ref(self, subject_id: str) -> dict[str, Any]:
+        ref = self._patient_refs.get(subject_id)
+        if ref is None:  # one shared (never mutated) dict per subject: uuid5 costs more than the lookup
+            ref = self._patient_refs[subject_id] = reference("Patient", self.system("usubjid"), subject_id)
+        return ref
+
+    def arm(self, label: str | None, src: SourceRef, column: str) -> str | None:
+        """The study's arm label for `label`, None for blank or an SDTM non-arm; an unknown arm is an error."""
+        if label is None or not label.strip():
+            return None
+        upper = label.strip().upper()
+        if upper in NON_ARMS:
+            return None
+        found = self.arm_labels.get(upper)
+        if found is None:
+            known = ", ".join(sorted(self.arm_labels.values())) or "none"
+            raise InputError(
+                f"arm {label!r} is not an arm of study {self.study.nct_id} (arms: {known})",
+                file=src.file,
+                record=f"row {src.row}",
+                field=column,
+                hint="the participant data and the study record must describe the same arms",
+            )
+        return found
+
+
+def where(src: SourceRef) -> dict[str, str]:
+    return {"file": src.file, "record": f"row {src.row}"}
+
+
+def fhir_date(value: str | None, src: SourceRef, column: str) -> str | None:
+    """A FHIR date from an SDTM --DTC (time dropped); unparseable → error naming the column."""
+    if value is None or not value.strip():
+        return None
+    m = SDTM_DTC_RE.fullmatch(value.strip())
+    if m is None:
+        raise InputError(f"{column} {value!r} is not an ISO 8601 date", field=column, **where(src))
+    return m.group("date")
+
+
+def fhir_datetime(value: str | None, src: SourceRef, column: str, tz: str | None) -> str | None:
+    """A FHIR dateTime from an SDTM --DTC. SDTM times have no zone, FHIR R4 requires one when a time is
+    given: with `tz` the time is kept in that zone (seconds added as :00), without it only the date."""
+    if value is None or not value.strip():
+        return None
+    m = SDTM_DTC_RE.fullmatch(value.strip())
+    if m is None:
+        raise InputError(f"{column} {value!r} is not an ISO 8601 date/time", field=column, **where(src))
+    if m.group("hh") is None:
+        return m.group("date")
+    zone = m.group("tz") or tz
+    if zone is None:
+        return m.group("date")
+    seconds = m.group("ss") or "00"
+    return f"{m.group('date')}T{m.group('hh')}:{m.group('mm')}:{seconds}{zone}"
+
+
+def finite(value: float | None, src: SourceRef, column: str) -> float | int | None:
+    if value is None:
+        return None
+    if not math.isfinite(value):
+        raise InputError(f"{column} is not a finite number ({value})", field=column, **where(src))
+    # Integral values are written without ".0": SDTM stores every number as a float.
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def identifier(system: str, value: str) -> dict[str, str]:
+    return {"system": system, "value": value}
+
+
+def map_patient(p: Participant, ctx: Context) -> Keyed:
+    """Participant (DM) → Patient, identified by USUBJID within the study."""
+    system = ctx.system("usubjid")
+    res: dict[str, Any] = {"resourceType": "Patient", "identifier": [identifier(system, p.subject_id)]}
+    if p.sex and p.sex.strip():
+        coding = translate("sdtm-sex-gender", p.sex.strip().upper(), p.source, "SEX")
+        if coding is not None:
+            res["gender"] = coding["code"]
+    birth = fhir_date(p.birth_date, p.source, "BRTHDTC")
+    if birth:
+        res["birthDate"] = birth
+    death = fhir_datetime(p.death_date, p.source, "DTHDTC", ctx.tz)
+    if death:
+        res["deceasedDateTime"] = death
+    elif p.death_flag:
+        res["deceasedBoolean"] = True
+    if p.country and p.country.strip():
+        res["address"] = [{"country": p.country.strip()}]
+    return Keyed(res, system, p.subject_id)
+
+
+# --- Observation ------------------------------------------------------------------------------
+
+_TEST_MAPS = {"LB": "sdtm-lbtestcd-loinc", "VS": "sdtm-vstestcd-loinc", "MB": "sdtm-mbtestcd-loinc"}
+
+
+def test_map(domain: str) -> str | None:
+    return _TEST_MAPS.get(domain)
+
+
+def observation_key(m: Measurement) -> str:
+    """Subject + domain + --SEQ; without --SEQ the natural key subject/domain/test/visit/time point/date."""
+    if m.seq is not None:
+        return f"{m.subject_id}/{m.domain}/{m.seq}"
+    parts = [m.subject_id, m.domain, m.test_code, m.visit or "", m.time_point or "", m.date or ""]
+    return "/".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class ObsPlan:
+    """The static part of every Observation of one shape: built, and validated, once per shape.
+
+    Resources of a shape share these fragments (they are never mutated after creation); only the
+    per-row values (identifier, subject, date, numbers, free text) are new per row."""
+
+    shape: tuple[Any, ...]
+    status: str
+    category: list[dict[str, Any]]
+    code: dict[str, Any]
+    unit: dict[str, Any] | None = None  # unit/system/code of valueQuantity and referenceRange
+    value_concept: dict[str, Any] | None = None
+    absent: dict[str, Any] | None = None
+    interpretation: list[dict[str, Any]] | None = None
+    method: dict[str, Any] | None = None
+    extension: list[dict[str, Any]] | None = None
+
+
+_NOT_PERFORMED = {"coding": [{"system": DATA_ABSENT, "code": "not-performed"}]}
+_UNKNOWN = {"coding": [{"system": DATA_ABSENT, "code": "unknown"}]}
+
+
+def _result(m: Measurement) -> tuple[str, Any, str | None, str]:
+    """What the row's result is: (kind, value, unit, unit column); kind is one of
+    absent | quantity | comparator | concept | string | not-done."""
+    d = m.domain
+    if m.status and m.status.strip().upper() == "NOT DONE":
+        return "not-done", None, None, ""
+    number, unit, text, ucol = m.std_value, m.std_unit, m.std_text, f"{d}STRESU"
+    if number is None and not (text and text.strip()):
+        # Simple layouts may give only the original result.
+        unit, ucol, text = m.result_unit, f"{d}ORRESU", m.result_text
+        if text is not None:
+            try:
+                number = float(text)
+            except ValueError:
+                number = None
+    num = finite(number, m.source, f"{d}STRESN")
+    unit = unit.strip() if unit and unit.strip() else None
+    if num is not None:
+        return "quantity", num, unit, ucol
+    if text and text.strip():
+        t = text.strip()
+        cmp = _COMPARATOR_RE.fullmatch(t)
+        if cmp:
+            return "comparator", (cmp.group(1), finite(float(cmp.group(2)), m.source, f"{d}STRESC")), unit, ucol
+        entry = code_table("sdtm-result-snomed").get(t.upper())
+        if entry is not None and entry.targets:
+            return "concept", t, unit, ucol
+        return "string", t, unit, ucol
+    return "absent", None, unit, ucol
+
+
+def _plan(m: Measurement, kind: str, value: Any, unit: str | None, ucol: str, ctx: Context) -> ObsPlan:
+    d = m.domain
+    nrind = m.normal_indicator.strip() if m.normal_indicator and m.normal_indicator.strip() else None
+    shape = (
+        d,
+        m.test_code,
+        m.test_name,
+        (m.category or "").strip(),
+        unit,
+        kind,
+        value[0] if kind == "comparator" else (value.upper() if kind == "concept" else None),
+        nrind,
+        m.ref_low is not None,
+        m.ref_high is not None,
+        bool(m.date and m.date.strip()),
+        (m.method or "").strip(),
+        (m.position or "").strip(),
+        bool(m.reason_not_done and m.reason_not_done.strip()),
+    )
+    plan = ctx.plans.get(shape)
+    if plan is not None:
+        return plan
+    src = m.source
+    tmap = test_map(d)
+    if tmap is None:
+        raise UnmappedCodeError(
+            f"no test-code ConceptMap for domain {d!r}", field="DOMAIN", hint="supported: LB, VS, MB", **where(src)
+        )
+    codings: list[dict[str, Any]] = []
+    loinc = translate(tmap, m.test_code, src, f"{d}TESTCD", depends={"unit": unit})
+    if loinc is not None:
+        codings.append(loinc)
+    source_coding: dict[str, Any] = {"system": f"{CDISC_CT}{d}TESTCD", "code": m.test_code}
+    name = m.test_name or source_display(tmap, m.test_code)
+    if name:
+        source_coding["display"] = name
+    codings.append(source_coding)
+    category: list[dict[str, Any]] = [{"coding": [translate("sdtm-domain-category", d, src, "DOMAIN")]}]
+    if shape[3]:
+        category.append({"text": shape[3]})
+    unit_part = None
+    if unit is not None and (kind in ("quantity", "comparator") or shape[8] or shape[9]):
+        coding = translate("sdtm-unit-ucum", unit, src, ucol)
+        unit_part = {"unit": unit, "system": UCUM, "code": coding["code"]} if coding else {"unit": unit}
+    concept = None
+    if kind == "concept":
+        target = code_table("sdtm-result-snomed")[value.upper()].targets[0]
+        concept = {"coding": [dict(target["coding"])], "text": value}
+    interpretation = None
+    if nrind is not None:
+        interp = translate("sdtm-nrind-interpretation", nrind, src, f"{d}NRIND")
+        if interp is not None:
+            interpretation = [{"coding": [interp]}]
+    plan = ObsPlan(
+        shape=shape,
+        status="cancelled" if kind == "not-done" else "final",
+        category=category,
+        code={"coding": codings, "text": name or m.test_code},
+        unit=unit_part,
+        value_concept=concept,
+        absent=_NOT_PERFORMED if kind == "not-done" else (_UNKNOWN if kind == "absent" else None),
+        interpretation=interpretation,
+        method={"text": shape[11]} if shape[11] else None,
+        extension=[{"url": BODY_POSITION, "valueCodeableConcept": {"text": shape[12]}}] if shape[12] else None,
+    )
+    ctx.plans[shape] = plan
+    return plan
+
+
+def build_observation(m: Measurement, ctx: Context) -> tuple[Keyed, ObsPlan]:
+    """Measurement (LB/VS/MB row) → Observation, with the plan (shape) it was built from."""
+    d = m.domain
+    kind, value, unit, ucol = _result(m)
+    plan = _plan(m, kind, value, unit, ucol, ctx)
+    system = ctx.system("observation")
+    key = observation_key(m)
+    res: dict[str, Any] = {
+        "resourceType": "Observation",
+        "identifier": [{"system": system, "value": key}],
+        "status": plan.status,
+        "category": plan.category,
+        "code": plan.code,
+        "subject": ctx.patient_ref(m.subject_id),
+    }
+    if m.date and m.date.strip():
+        effective = fhir_datetime(m.date, m.source, f"{d}DTC", ctx.tz)
+        if effective:
+            res["effectiveDateTime"] = effective
+    if kind == "quantity":
+        res["valueQuantity"] = {"value": value, **plan.unit} if plan.unit else {"value": value}
+    elif kind == "comparator":
+        q = {"value": value[1], "comparator": value[0]}
+        res["valueQuantity"] = {**q, **plan.unit} if plan.unit else q
+    elif kind == "concept":
+        res["valueCodeableConcept"] = plan.value_concept
+    elif kind == "string":
+        res["valueString"] = value
+    else:
+        res["dataAbsentReason"] = plan.absent
+    if plan.interpretation is not None:
+        res["interpretation"] = plan.interpretation
+    if m.ref_low is not None or m.ref_high is not None:
+        rng: dict[str, Any] = {}
+        unit_part = plan.unit or {}
+        low = finite(m.ref_low, m.source, f"{d}STNRLO")
+        high = finite(m.ref_high, m.source, f"{d}STNRHI")
+        if low is not None:
+            rng["low"] = {"value": low, **unit_part}
+        if high is not None:
+            rng["high"] = {"value": high, **unit_part}
+        res["referenceRange"] = [rng]
+    if plan.method is not None:
+        res["method"] = plan.method
+    if plan.extension is not None:
+        res["extension"] = plan.extension
+    if m.reason_not_done and m.reason_not_done.strip():
+        res["note"] = [{"text": f"Not done: {m.reason_not_done.strip()}"}]
+    return Keyed(res, system, key), plan
+
+
+def map_observation(m: Measurement, ctx: Context) -> Keyed:
+    """Measurement (LB/VS/MB row) → Observation: LOINC + SDTM code, value, range, interpretation, date."""
+    return build_observation(m, ctx)[0]
+
+
+# --- ResearchSubject state and AdverseEvent pieces shared by both versions ----------------------
+
+STATE_CATEGORIES = frozenset({"DISPOSITION EVENT", "PROTOCOL MILESTONE"})
+
+
+def subject_states(dispositions: list[Disposition]) -> list[tuple[Disposition, dict[str, Any]]]:
+    """The disposition rows that say something about the subject's state, in date/sequence order, each
+    with its research-subject-state Coding. OTHER EVENT rows (e.g. FINAL LAB VISIT) have no FHIR home."""
+    out = []
+    for ds in dispositions:
+        if ds.category is not None and ds.category.strip().upper() not in STATE_CATEGORIES:
+            continue
+        coding = translate("sdtm-dsdecod-subject-state", ds.term.strip().upper(), ds.source, "DSDECOD")
+        if coding is not None:
+            out.append((ds, coding))
+    out.sort(key=lambda item: (item[0].date or "", item[0].seq or 0))
+    return out
+
+
+def default_state(p: Participant, arm: str | None) -> str:
+    """The subject state when DS says nothing: screen failures are ineligible, others on study."""
+    raw = (p.arm or "").strip().upper()
+    if raw == "SCREEN FAILURE":
+        return "ineligible"
+    if arm is None and raw in NON_ARMS:
+        return "not-registered" if raw == "NOT ASSIGNED" else "off-study"
+    return "on-study"
+
+
+def period(p: Participant, ctx: Context) -> dict[str, str] | None:
+    start = fhir_datetime(p.reference_start, p.source, "RFSTDTC", ctx.tz)
+    end = fhir_datetime(p.reference_end, p.source, "RFENDTC", ctx.tz)
+    if not start and not end:
+        return None
+    out = {}
+    if start:
+        out["start"] = start
+    if end:
+        out["end"] = end
+    return out
+
+
+def ae_key(ae: AdverseEventRecord) -> str:
+    """Subject + AESEQ; without AESEQ the natural key subject/term/start date."""
+    if ae.seq is not None:
+        return f"{ae.subject_id}/{ae.seq}"
+    return f"{ae.subject_id}/{ae.term}/{ae.start or ''}"
+
+
+def ae_event_concept(ae: AdverseEventRecord) -> dict[str, Any]:
+    """The event as MedDRA (preferred term, and lowest level term when given) with the verbatim term as text."""
+    codings: list[dict[str, Any]] = []
+    if ae.pt_code and ae.pt_code.strip():
+        c: dict[str, Any] = {"system": MEDDRA, "code": ae.pt_code.strip()}
+        if ae.decoded_term:
+            c["display"] = ae.decoded_term
+        codings.append(c)
+    if ae.llt_code and ae.llt_code.strip() and ae.llt_code.strip() != (ae.pt_code or "").strip():
+        c = {"system": MEDDRA, "code": ae.llt_code.strip()}
+        if ae.llt:
+            c["display"] = ae.llt
+        codings.append(c)
+    concept: dict[str, Any] = {}
+    if codings:
+        concept["coding"] = codings
+    concept["text"] = ae.term
+    return concept
+
+
+def ae_seriousness(ae: AdverseEventRecord) -> dict[str, Any] | None:
+    if ae.serious is None:
+        return None
+    code = "serious" if ae.serious else "non-serious"
+    display = "Serious" if ae.serious else "Non-serious"
+    return {"coding": [{"system": AE_SERIOUSNESS, "code": code, "display": display}]}
+
+
+def ae_coded(map_id: str, value: str | None, src: SourceRef, column: str) -> dict[str, Any] | None:
+    """A CodeableConcept from a ConceptMap, keeping the source term as text (also when unmapped by noMap)."""
+    if value is None or not value.strip():
+        return None
+    coding = translate(map_id, value.strip().upper(), src, column)
+    concept: dict[str, Any] = {"coding": [coding]} if coding else {}
+    concept["text"] = value.strip()
+    return concept
+
+
+def ae_causality(ae: AdverseEventRecord) -> dict[str, Any] | None:
+    return ae_coded("sdtm-aerel-causality", ae.relatedness, ae.source, "AEREL")
+
+
+AE_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"

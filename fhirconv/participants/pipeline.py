@@ -1,0 +1,257 @@
+"""Participant data → validated FHIR resources (streamed), NDJSON bulk output, and the row-accounting summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, TextIO
+
+import orjson
+
+from fhirconv.bundle import NO_IDENTIFIER_SEARCH, Keyed, client_id
+from fhirconv.errors import FhirconvError, InputError
+from fhirconv.output import atomic_writer
+from fhirconv.participants import map_r4, map_r5
+from fhirconv.participants.fast import FastValidator, full_validate
+from fhirconv.participants.map_common import Context, build_observation
+from fhirconv.participants.records import (
+    AdverseEventRecord,
+    Disposition,
+    Measurement,
+    Participant,
+    RowRejected,
+    SourceRef,
+    TrialDesign,
+)
+from fhirconv.study import Study
+from fhirconv.versions import FhirVersion
+
+__all__ = ["ParticipantSource", "ParticipantSummary", "convert_participants", "write_ndjson"]
+
+
+class ParticipantSource(Protocol):
+    """What the participant readers hand over (fhirconv.participants.read.ParticipantData fits it).
+
+    `measurements` and `adverse_events` are iterated once, streaming; rows a reader could not read
+    come as RowRejected in those streams or in `rejected`. `row_counts` (rows read per file) is read
+    after the streams are exhausted, so a reader may fill it while streaming."""
+
+    participants: Sequence[Participant]
+    dispositions: Sequence[Disposition]
+    measurements: Iterable[Measurement | RowRejected]
+    adverse_events: Iterable[AdverseEventRecord | RowRejected]
+    rejected: Sequence[RowRejected]
+    row_counts: Mapping[str, int]
+    design: TrialDesign | None
+
+
+@dataclass(slots=True)
+class FileCount:
+    read: int = 0  # as the reader counted them (0 if it did not)
+    converted: int = 0  # rows that became a resource of their own
+    merged: int = 0  # rows folded into another resource (DS → ResearchSubject)
+    rejected: int = 0
+
+
+@dataclass(slots=True)
+class Rejection:
+    file: str
+    row: int
+    column: str | None
+    reason: str
+
+
+@dataclass(slots=True)
+class ParticipantSummary:
+    """Every input row accounted for: rows read = converted + merged + rejected, per file."""
+
+    files: dict[str, FileCount] = field(default_factory=dict)
+    resources: Counter[str] = field(default_factory=Counter)
+    rejections: list[Rejection] = field(default_factory=list)
+    notes: Counter[str] = field(default_factory=Counter)  # e.g. DS rows whose category has no FHIR home
+    full_validations: int = 0
+    fast_validations: int = 0
+    shapes: int = 0
+
+    def file(self, name: str) -> FileCount:
+        found = self.files.get(name)
+        if found is None:
+            found = self.files[name] = FileCount()
+        return found
+
+    def reject(self, src: SourceRef, column: str | None, reason: str) -> None:
+        self.file(src.file).rejected += 1
+        self.rejections.append(Rejection(src.file, src.row, column, reason))
+
+    def unbalanced(self) -> list[str]:
+        """Files whose reader-side row count does not match what the mapping accounted for."""
+        return [
+            name for name, c in sorted(self.files.items()) if c.read and c.read != c.converted + c.merged + c.rejected
+        ]
+
+    def lines(self) -> list[str]:
+        out = []
+        for name, c in sorted(self.files.items()):
+            out.append(
+                f"{name}: rows read {c.read or c.converted + c.merged + c.rejected}, "
+                f"converted {c.converted}, merged {c.merged}, rejected {c.rejected}"
+            )
+        written = ", ".join(f"{t} {n}" for t, n in sorted(self.resources.items()))
+        out.append(f"resources written: {written or 'none'}")
+        for note, n in sorted(self.notes.items()):
+            out.append(f"note: {n} × {note}")
+        for r in self.rejections:
+            col = f", column {r.column}" if r.column else ""
+            out.append(f"rejected: {r.file} row {r.row}{col}: {r.reason}")
+        return out
+
+
+def _mappers(version: FhirVersion) -> Any:
+    return map_r4 if version is FhirVersion.R4 else map_r5
+
+
+def convert_participants(
+    data: ParticipantSource,
+    study: Study,
+    version: FhirVersion,
+    *,
+    tz: str | None = None,
+    summary: ParticipantSummary | None = None,
+    on_error: Literal["raise", "collect"] = "raise",
+) -> Iterator[Keyed]:
+    """Map and validate participant records: Patients and ResearchSubjects first, then Observations and
+    AdverseEvents streamed row by row. The study's own resources (ResearchStudy, ...) are not included:
+    the caller puts them first. With on_error="raise" the first bad row raises (naming file, row, column);
+    with "collect" bad rows are recorded in `summary` and skipped, so a caller can report all of them
+    before refusing to write anything."""
+    summary = summary if summary is not None else ParticipantSummary()
+    ctx = Context.for_study(study, tz=tz)
+    mappers = _mappers(version)
+    validator = FastValidator(version)
+
+    def fail(exc: FhirconvError, src: SourceRef) -> None:
+        if on_error == "raise":
+            raise exc.located(file=src.file, record=f"row {src.row}")
+        summary.reject(src, exc.field, exc.message)
+
+    for rej in data.rejected:
+        if on_error == "raise":
+            raise InputError(rej.reason, file=rej.source.file, record=f"row {rej.source.row}", field=rej.column)
+        summary.reject(rej.source, rej.column, rej.reason)
+
+    subjects: dict[str, Participant] = {}
+    for p in data.participants:
+        if p.subject_id in subjects:
+            fail(InputError(f"duplicate USUBJID {p.subject_id!r}", field="USUBJID"), p.source)
+            continue
+        subjects[p.subject_id] = p
+    by_subject: dict[str, list[Disposition]] = {}
+    for ds in data.dispositions:
+        if ds.subject_id not in subjects:
+            fail(InputError(f"unknown subject {ds.subject_id!r} (not in DM)", field="USUBJID"), ds.source)
+            continue
+        by_subject.setdefault(ds.subject_id, []).append(ds)
+
+    def emit(item: Keyed, shape: Any = None) -> Keyed:
+        validator.validate(item, shape)
+        summary.resources[item.resource_type] += 1
+        return item
+
+    for p in subjects.values():
+        dispositions = by_subject.get(p.subject_id, [])
+        try:
+            items = [mappers.map_patient(p, ctx), mappers.map_research_subject(p, dispositions, ctx)]
+            for item in items:
+                validator.validate(item)
+        except FhirconvError as exc:
+            fail(exc, p.source)
+            for ds in dispositions:
+                summary.reject(ds.source, None, f"its subject {p.subject_id} was rejected")
+            continue
+        for item in items:
+            summary.resources[item.resource_type] += 1
+            yield item
+        summary.file(p.source.file).converted += 1
+        for ds in dispositions:
+            summary.file(ds.source.file).merged += 1
+            cat = (ds.category or "").strip().upper()
+            if cat and cat not in ("DISPOSITION EVENT", "PROTOCOL MILESTONE"):
+                summary.notes[f"DS {cat} row kept only in the summary (no FHIR element)"] += 1
+
+    for m in data.measurements:
+        if isinstance(m, RowRejected):
+            fail(InputError(m.reason, field=m.column), m.source)
+            continue
+        try:
+            if m.subject_id not in subjects:
+                raise InputError(f"unknown subject {m.subject_id!r} (not in DM)", field="USUBJID")
+            item, plan = build_observation(m, ctx)
+            out = emit(item, plan.shape)
+        except FhirconvError as exc:
+            fail(exc, m.source)
+            continue
+        summary.file(m.source.file).converted += 1
+        yield out
+
+    for ae in data.adverse_events:
+        if isinstance(ae, RowRejected):
+            fail(InputError(ae.reason, field=ae.column), ae.source)
+            continue
+        try:
+            if ae.subject_id not in subjects:
+                raise InputError(f"unknown subject {ae.subject_id!r} (not in DM)", field="USUBJID")
+            out = emit(mappers.map_adverse_event(ae, ctx))
+        except FhirconvError as exc:
+            fail(exc, ae.source)
+            continue
+        summary.file(ae.source.file).converted += 1
+        yield out
+
+    for name, n in data.row_counts.items():
+        summary.file(name).read = n
+    summary.full_validations = validator.full
+    summary.fast_validations = validator.fast
+    summary.shapes = validator.shapes
+
+
+def ndjson_line(item: Keyed, version: FhirVersion) -> bytes:
+    """One resource as an NDJSON line; types without identifier search get their deterministic id,
+    as in transaction bundles (fhirconv.bundle.build_bundle)."""
+    resource = item.resource
+    if item.resource_type in NO_IDENTIFIER_SEARCH[version]:
+        resource = {
+            "resourceType": item.resource_type,
+            "id": client_id(item.resource_type, item.system, item.value),
+            **{k: v for k, v in resource.items() if k != "resourceType"},
+        }
+    return orjson.dumps(resource) + b"\n"
+
+
+def write_ndjson(items: Iterable[Keyed], directory: str | Path, version: FhirVersion) -> dict[str, int]:
+    """Stream resources into <directory>/<ResourceType>.ndjson (the Bulk Data layout). All files appear
+    together at the end, or none does if anything fails. Returns lines written per file name."""
+    target = Path(directory)
+    counts: dict[str, int] = {}
+    handles: dict[str, TextIO] = {}
+    with ExitStack() as stack:
+        for item in items:
+            rtype = item.resource_type
+            handle = handles.get(rtype)
+            if handle is None:
+                handle = handles[rtype] = stack.enter_context(atomic_writer(target / f"{rtype}.ndjson"))
+            handle.write(ndjson_line(item, version).decode("utf-8"))
+            counts[f"{rtype}.ndjson"] = counts.get(f"{rtype}.ndjson", 0) + 1
+    return counts
+
+
+def validate_sample(items: Iterable[Keyed], version: FhirVersion, *, every: int = 100) -> int:
+    """Fully validate every `every`-th item (a check of the fast path); returns how many were checked."""
+    checked = 0
+    for i, item in enumerate(items):
+        if i % every == 0:
+            full_validate(item, version)
+            checked += 1
+    return checked
