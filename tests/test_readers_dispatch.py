@@ -236,3 +236,14 @@ def test_same_study_as_v2_json_and_legacy_xml_has_the_same_core() -> None:
     )
     # Sites: the 2020 XML lists 233 (North America), the 2023 v2 record 437; the first is the same.
     assert (v2.locations[0].facility, v2.locations[0].city) == (xml.locations[0].facility, xml.locations[0].city)
+
+
+def test_json_beyond_the_fast_parser_still_reads() -> None:
+    # orjson refuses integers beyond 64 bits; the json fallback reads them instead of calling the
+    # file malformed.
+    data = _v2()
+    data["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = 10**20
+    [record] = read_bytes(json.dumps(data).encode(), "big.json")
+    assert isinstance(record, StudyRecord)
+    assert record.study.design.enrollment is not None
+    assert record.study.design.enrollment.count == 10**20

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from fhirconv.errors import FhirconvError, InputError, UsageError
 from fhirconv.readers.failure import ReadFailure
 from fhirconv.study import Study, StudyRecord
@@ -96,9 +98,18 @@ def _failure(source: str, index: int | None, nct_id: str | None, error: Fhirconv
     return ReadFailure(source=source, index=index, nct_id=nct_id, error=error.located(file=source, record=record))
 
 
+def _loads(data: bytes) -> Any:
+    """Parse with orjson (fast path); on its refusal ask json, which either reads what orjson will not
+    (integers beyond 64 bits) or raises the error we report (with its line and column wording)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
 def _read_json(data: bytes, source: str) -> Iterator[Item]:
     try:
-        value = json.loads(data)
+        value = _loads(data)
     except json.JSONDecodeError as exc:
         # A JSON value followed by more JSON on the next line is NDJSON saved as .json.
         if exc.msg == "Extra data":
@@ -181,7 +192,7 @@ def _read_ndjson(data: bytes, source: str) -> Iterator[Item]:
         if not line.strip():
             continue  # blank lines (a trailing newline, CRLF pairs) separate nothing
         try:
-            value = json.loads(line)
+            value = _loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
             err = InputError(
