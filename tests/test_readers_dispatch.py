@@ -247,3 +247,21 @@ def test_json_beyond_the_fast_parser_still_reads() -> None:
     assert isinstance(record, StudyRecord)
     assert record.study.design.enrollment is not None
     assert record.study.design.enrollment.count == 10**20
+
+
+def test_other_text_goes_to_the_page_text_reader(tmp_path: Path) -> None:
+    pytest.importorskip("fhirconv.readers.ctgov_page_text")  # part B's reader
+    path = tmp_path / "notes.txt"
+    path.write_text("Shopping list: milk, eggs.\n", encoding="utf-8")
+    [failure] = read_sources([str(path)])
+    assert isinstance(failure, ReadFailure)
+    assert failure.error.file == str(path)
+    assert isinstance(failure.error, InputError)
+
+
+def test_binary_file_is_not_a_study(tmp_path: Path) -> None:
+    path = tmp_path / "image.txt"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
+    [failure] = read_sources([str(path)])
+    assert isinstance(failure, ReadFailure)
+    assert "not a study record" in failure.error.message
