@@ -1,7 +1,77 @@
-"""CLI: `fhirconv validate` (not yet built)."""
+"""CLI: `fhirconv validate` — is this FHIR content valid, whoever produced it; and the check `convert` runs."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from fhirconv.errors import ExitCode, UsageError
+from fhirconv.validation.findings import Finding
+from fhirconv.validation.report import operation_outcome, summary_line, text_report
+from fhirconv.validation.run import OFFLINE_LAYERS, validate_content, validate_paths
+from fhirconv.versions import FhirVersion
+
+
+def offline_findings(bundle_or_resource: dict[str, Any], version: FhirVersion) -> list[Finding]:
+    """All offline layers on content about to be written (what `convert` calls before writing)."""
+    return validate_content(bundle_or_resource, version, layers=OFFLINE_LAYERS)
+
+
+def _version(_ctx: click.Context, _param: click.Parameter, value: str) -> FhirVersion:
+    try:
+        return FhirVersion.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option(
+    "--fhir-version",
+    "version",
+    default="R4",
+    show_default=True,
+    callback=_version,
+    help="FHIR version of the content: R4 (4.0.1) or R5 (5.0.0).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: grouped by file, resource and element; json: a FHIR OperationOutcome.",
+)
+@click.option("--server", metavar="URL", help="Also run this FHIR server's $validate and merge its findings.")
+def validate(paths: tuple[str, ...], version: FhirVersion, fmt: str, server: str | None) -> None:
+    """Validate FHIR JSON: a Bundle, a resource, NDJSON, or directories of them.
+
+    Layers: structure (fhir.resources models), the official JSON Schema, required-binding terminology,
+    FHIRPath invariants, bundle integrity, and optionally the server's $validate.
+    Exit status: 0 valid, 1 invalid, 2 unusable input or arguments."""
+    extra = None
+    if server is not None:
+        if not server.startswith(("http://", "https://")):
+            raise UsageError(f"--server {server!r} is not an http(s) URL", hint="give the FHIR base URL")
+        import requests
+
+        from fhirconv.validation.server import server_findings
+
+        session = requests.Session()
+
+        def extra(content: Any) -> list[Finding]:
+            return server_findings(content, server, session=session)
+
+    result = validate_paths(paths, version, extra=extra)
+    if fmt == "json":
+        click.echo(json.dumps(operation_outcome(result.findings), ensure_ascii=False, indent=2))
+    else:
+        click.echo(text_report(result.findings), nl=False)
+        click.echo(summary_line(result.findings, files=result.files, resources=result.resources))
+    if not result.ok:
+        raise click.exceptions.Exit(int(ExitCode.INVALID))
+
+
+COMMANDS: list[click.Command] = [validate]

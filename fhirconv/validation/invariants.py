@@ -1,0 +1,207 @@
+"""Layer 4: the FHIRPath invariants (per-1, obs-6, obs-7, ...) of the resources and datatypes fhirconv writes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from fhirpathpy import compile as fp_compile
+from fhirpathpy.engine.invocations import invocation_registry
+from fhirpathpy.engine.nodes import ResourceNode
+from fhirpathpy.models import models
+
+from fhirconv.validation.definitions import load_definitions
+from fhirconv.validation.findings import Finding, Layer, Severity, resource_context
+from fhirconv.versions import FhirVersion
+
+
+def _typed(value: dict[str, Any], node_type: str) -> Any:
+    """Tell fhirpathpy the node's type, so choice elements (value[x]) and dates resolve."""
+    return ResourceNode.create_node(value, node_type)  # type: ignore[no-untyped-call]
+
+
+_MODELS = {FhirVersion.R4: "r4", FhirVersion.R5: "r5"}
+
+
+def _has_value(inputs: list[Any]) -> bool:
+    # FHIRPath hasValue(): a single primitive that has a value (not only extensions).
+    return len(inputs) == 1 and inputs[0] is not None and not isinstance(inputs[0], dict | list)
+
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?")
+_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _boundary(inputs: list[Any], *, high: bool) -> list[str]:
+    """lowBoundary()/highBoundary() of a (partial) date or dateTime, as a sortable full-precision text.
+
+    Time zones are ignored (both ends of a Period are compared the same way); enough for per-1."""
+    if len(inputs) != 1:
+        return []
+    match = _DATE.match(str(inputs[0]))
+    if not match:
+        return []
+    year, month, day, hour, minute, second, _ = match.groups()
+    if high:
+        month = month or "12"
+        if not day:
+            leap = int(year) % 4 == 0 and (int(year) % 100 != 0 or int(year) % 400 == 0)
+            last = _DAYS[int(month) - 1] - (1 if int(month) == 2 and not leap else 0)
+            day = f"{last:02d}"
+        return [f"{year}-{month}-{day}T{hour or '23'}:{minute or '59'}:{second or '59'}"]
+    return [f"{year}-{month or '01'}-{day or '01'}T{hour or '00'}:{minute or '00'}:{second or '00'}"]
+
+
+_USER_FUNCTIONS: dict[str, dict[str, Any]] = {
+    "hasValue": {"fn": _has_value, "arity": {0: []}},
+    "lowBoundary": {"fn": lambda inputs: _boundary(inputs, high=False), "arity": {0: []}},
+    "highBoundary": {"fn": lambda inputs: _boundary(inputs, high=True), "arity": {0: []}},
+}
+_FUNCTION_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
+# Operators that may stand before a parenthesis: `x in ('a' | 'b')` is not a call of in().
+_OPERATORS = frozenset({"in", "and", "or", "xor", "implies", "div", "mod", "contains", "not"})
+
+
+def _quiet_trace(*_: Any) -> None:
+    # Some invariants call trace(); fhirpathpy would print to stdout, which is ours to write to.
+    return None
+
+
+_STRING = re.compile(r"'(?:[^'\\]|\\.)*'")
+_NAME = re.compile(r"(?<![.\w%$`])([A-Za-z_]\w*)\b(?!\s*\()")
+_KEYWORDS = frozenset(
+    {"and", "or", "xor", "implies", "not", "true", "false", "in", "div", "mod", "is", "as", "contains"}
+)
+_CONTEXT_DEPENDENT = ("%", "children", "descendants", "$this", "$index", "$total")
+
+# Cheap exact pre-checks for invariants that would otherwise run on (nearly) every node: when the
+# pre-check says so, the FHIRPath expression is certain to be true and is not evaluated.
+_CERTAINLY_TRUE: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "dom-2": lambda n: "contained" not in n,
+    "dom-3": lambda n: "contained" not in n,
+    "dom-4": lambda n: "contained" not in n,
+    "dom-5": lambda n: "contained" not in n,
+    "obs-7": lambda n: "component" not in n,
+    "ref-1": lambda n: not str(n.get("reference", "")).startswith("#"),
+}
+
+
+def _names_element(name: str, key: str) -> bool:
+    return key == name or (key.startswith(name) and key[len(name) : len(name) + 1].isupper())
+
+
+def _names(expression: str) -> frozenset[str] | None:
+    """The element names an expression starts paths from; None if it depends on more than its node."""
+    if any(token in expression for token in _CONTEXT_DEPENDENT):
+        return None
+    text = _STRING.sub("''", expression)
+    return frozenset(n for n in _NAME.findall(text) if n not in _KEYWORDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Invariant:
+    key: str
+    severity: Severity
+    human: str
+    expression: str
+    run: Callable[..., list[Any]]
+    names: frozenset[str] | None  # see _names
+    true_when_absent: bool  # the expression holds on a node that has none of `names`
+
+    def certainly_true(self, node: dict[str, Any]) -> bool:
+        check = _CERTAINLY_TRUE.get(self.key)
+        if check is not None:
+            return check(node)
+        if self.names is None or not self.true_when_absent:
+            return False
+        # `value` also names valueQuantity, valueString, ... (choice elements).
+        return not any(
+            k == n or (k.startswith(n) and k[len(n) : len(n) + 1].isupper()) for k in node for n in self.names
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    by_type: dict[str, list[Invariant]]
+    skipped: list[tuple[str, str, str]]  # (element, key, why it is not evaluated)
+
+
+@cache
+def compiled(version: FhirVersion) -> Compiled:
+    """Compile every invariant once; list those fhirpathpy cannot run instead of dropping them."""
+    defs = load_definitions(version)
+    model = models[_MODELS[version]]
+    known = set(invocation_registry) | set(_USER_FUNCTIONS)
+    options = {"userInvocationTable": _USER_FUNCTIONS, "traceFn": _quiet_trace}
+    by_type: dict[str, list[Invariant]] = {}
+    skipped = [(e, k, why) for e, k, why in defs.skipped_constraints]
+    for node_type, constraints in defs.constraints.items():
+        for key, severity, human, expression in constraints:
+            missing = sorted({f for f in _FUNCTION_CALL.findall(expression) if f not in known | _OPERATORS})
+            if missing:
+                skipped.append((node_type, key, f"fhirpathpy lacks {', '.join(missing)}(): {expression}"))
+                continue
+            try:
+                run = fp_compile(expression, model, options)
+            except Exception as exc:
+                skipped.append((node_type, key, f"fhirpathpy cannot parse it ({exc}): {expression}"))
+                continue
+            sev = Severity.WARNING if severity == "warning" else Severity.ERROR
+            names = _names(expression)
+            holds = False
+            if names is not None:
+                try:
+                    holds = run(_typed({}, node_type), {}) == [True]
+                except Exception:
+                    holds = False
+            invariant = Invariant(key, sev, human, expression, run, names, holds)
+            by_type.setdefault(node_type, []).append(invariant)
+    return Compiled(by_type, sorted(skipped))
+
+
+def invariant_findings(resource: dict[str, Any], version: FhirVersion) -> list[Finding]:
+    """Evaluate the invariants on every element of one resource (and of its contained resources)."""
+    defs = load_definitions(version)
+    table = compiled(version).by_type
+    context = resource_context(resource)
+    env = {"resource": resource, "rootResource": resource}
+    findings: list[Finding] = []
+    for node in defs.nodes(resource):
+        if node.spec is not None and not any(k != "id" for k in node.value):
+            # ele-1, done here rather than in FHIRPath: it applies to every element, so it must be cheap.
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    Layer.INVARIANT,
+                    node.path,
+                    "ele-1: an element must have a value or children (leave empty elements out)",
+                    "ele-1",
+                    **context,
+                )
+            )
+            continue
+        for inv in table.get(node.type, ()):
+            if inv.certainly_true(node.value):
+                continue
+            try:
+                result = inv.run(_typed(node.value, node.type), env)
+            except Exception as exc:
+                findings.append(
+                    Finding(
+                        Severity.WARNING,
+                        Layer.INVARIANT,
+                        node.path,
+                        f"{inv.key}: could not be evaluated ({type(exc).__name__}: {exc})",
+                        f"{inv.key}-not-evaluated",
+                        **context,
+                    )
+                )
+                continue
+            if result == [False]:
+                findings.append(
+                    Finding(inv.severity, Layer.INVARIANT, node.path, f"{inv.key}: {inv.human}", inv.key, **context)
+                )
+    return findings

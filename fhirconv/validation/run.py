@@ -1,0 +1,191 @@
+"""Run the validation layers over content, files, NDJSON and directories, and merge what they find."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from fhirconv.errors import UsageError
+from fhirconv.validation.findings import Finding, Layer
+from fhirconv.validation.integrity import integrity_findings
+from fhirconv.validation.invariants import invariant_findings
+from fhirconv.validation.schema import schema_findings
+from fhirconv.validation.structure import structure_findings
+from fhirconv.validation.terminology import terminology_findings
+from fhirconv.versions import FhirVersion
+
+OFFLINE_LAYERS: tuple[Layer, ...] = (
+    Layer.STRUCTURE,
+    Layer.SCHEMA,
+    Layer.TERMINOLOGY,
+    Layer.INVARIANT,
+    Layer.INTEGRITY,
+)
+# When two layers report the same problem at the same element, the more specific one speaks for both
+# (e.g. a bad status code in R4 is both a schema enum and a required-binding failure: terminology).
+_PRIORITY = (Layer.SERVER, Layer.TERMINOLOGY, Layer.INVARIANT, Layer.INTEGRITY, Layer.STRUCTURE, Layer.SCHEMA)
+
+# Per-resource layers: run on each resource; Bundle entries are split off and run one by one.
+_PER_RESOURCE: dict[Layer, Callable[[dict[str, Any], FhirVersion], list[Finding]]] = {
+    Layer.STRUCTURE: structure_findings,
+    Layer.TERMINOLOGY: terminology_findings,
+    Layer.INVARIANT: invariant_findings,
+}
+
+
+def validate_content(content: Any, version: FhirVersion, *, layers: Iterable[Layer] = OFFLINE_LAYERS) -> list[Finding]:
+    """Validate a Bundle or a single resource (a parsed JSON object) with the chosen offline layers."""
+    chosen = set(layers)
+    findings: list[Finding] = []
+    if Layer.SCHEMA in chosen:
+        findings += schema_findings(content, version)
+    if not isinstance(content, dict):
+        return merge(findings)
+    per_resource = [fn for layer, fn in _PER_RESOURCE.items() if layer in chosen]
+    for fn in per_resource:
+        findings += fn(content, version)
+    if content.get("resourceType") == "Bundle" and isinstance(content.get("entry"), list):
+        for index, entry in enumerate(content["entry"]):
+            if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
+                continue
+            where: dict[str, Any] = {"entry": index}
+            if isinstance(entry.get("fullUrl"), str):
+                where["full_url"] = entry["fullUrl"]
+            for fn in per_resource:
+                findings += [f.with_context(**where) for f in fn(entry["resource"], version)]
+    if Layer.INTEGRITY in chosen:
+        findings += integrity_findings(content, version)
+    return merge(findings)
+
+
+def merge(findings: list[Finding]) -> list[Finding]:
+    """One finding per problem: errors at the same place from different layers become one finding of the
+    most specific layer, naming the others in `also`. Output order: entry, then path."""
+    groups: dict[tuple[Any, ...], list[Finding]] = {}
+    singles: list[Finding] = []
+    for f in findings:
+        if f.is_error:
+            groups.setdefault((f.file, f.line, f.entry, f.path), []).append(f)
+        else:
+            singles.append(f)
+    merged: list[Finding] = []
+    for group in groups.values():
+        by_layer: dict[Layer, list[Finding]] = {}
+        for f in group:
+            by_layer.setdefault(f.layer, []).append(f)
+        if len(by_layer) == 1:
+            merged += group
+            continue
+        primary_layer = min(by_layer, key=_PRIORITY.index)
+        others = tuple(sorted((layer for layer in by_layer if layer is not primary_layer), key=_PRIORITY.index))
+        merged += [replace(f, also=others) for f in by_layer[primary_layer]]
+    out = merged + singles
+    out.sort(key=lambda f: (f.file or "", f.line or 0, -1 if f.entry is None else f.entry, f.path, f.layer))
+    return out
+
+
+@dataclass(slots=True)
+class Document:
+    """One thing to validate, read from a file: a resource or Bundle (or one NDJSON line)."""
+
+    file: str
+    content: Any
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class Result:
+    findings: list[Finding] = field(default_factory=list)
+    files: int = 0
+    documents: int = 0
+    resources: int = 0
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.is_error)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+
+def iter_documents(paths: Iterable[str | Path]) -> Iterator[Document]:
+    """Every resource or Bundle in the given files and directories (.json, .ndjson), in a stable order.
+    A file that is not JSON at all is unusable input: UsageError (exit 2)."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix in (".json", ".ndjson") and p.is_file())
+            if not files:
+                raise UsageError(f"no .json or .ndjson files in {path}", hint="give FHIR JSON or NDJSON files")
+        elif path.is_file():
+            files = [path]
+        else:
+            raise UsageError(f"no such file or directory: {path}", hint="check the path")
+        for file in files:
+            yield from _read(file)
+
+
+def _read(file: Path) -> Iterator[Document]:
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read: {exc}", file=str(file), hint="give UTF-8 FHIR JSON or NDJSON") from exc
+    if file.suffix == ".ndjson":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                yield Document(str(file), _parse(line, file, number), number)
+        return
+    yield Document(str(file), _parse(text, file, None))
+
+
+def _parse(text: str, file: Path, line: int | None) -> Any:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {line}" if line else f"line {exc.lineno} column {exc.colno}"
+        raise UsageError(
+            f"not valid JSON ({exc.msg}, {where})",
+            file=str(file),
+            hint="validate reads FHIR JSON (.json) or NDJSON (.ndjson, one resource per line)",
+        ) from exc
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        raise UsageError(
+            "not a FHIR resource: a JSON object with a resourceType is expected",
+            file=str(file),
+            record=f"line {line}" if line else None,
+            hint="give a FHIR resource, a Bundle, or NDJSON of resources",
+        )
+    return value
+
+
+def count_resources(content: Any) -> int:
+    if isinstance(content, dict) and content.get("resourceType") == "Bundle" and isinstance(content.get("entry"), list):
+        return 1 + sum(1 for e in content["entry"] if isinstance(e, dict) and isinstance(e.get("resource"), dict))
+    return 1
+
+
+def validate_paths(
+    paths: Iterable[str | Path],
+    version: FhirVersion,
+    *,
+    layers: Iterable[Layer] = OFFLINE_LAYERS,
+    extra: Callable[[Any], list[Finding]] | None = None,
+) -> Result:
+    """Validate every document found under `paths`; `extra` adds findings per document (the server layer)."""
+    chosen = tuple(layers)
+    result = Result()
+    seen_files: set[str] = set()
+    for doc in iter_documents(paths):
+        seen_files.add(doc.file)
+        result.documents += 1
+        result.resources += count_resources(doc.content)
+        found = validate_content(doc.content, version, layers=chosen)
+        if extra is not None:
+            found = merge(found + extra(doc.content))
+        result.findings += [f.with_context(file=doc.file, line=doc.line) for f in found]
+    result.files = len(seen_files)
+    return result
