@@ -49,11 +49,13 @@ def test_format_detected_by_content_not_name(tmp_path: Path) -> None:
     shutil.copy(CLASSIC_STUDY, tmp_path / "a.data")
     shutil.copy(V2_STUDY, tmp_path / "b")
     shutil.copy(CORPUS / "NCT01207388.xml", tmp_path / "c.json")
-    items = list(read_sources([str(tmp_path / n) for n in ("a.data", "b", "c.json")]))
+    shutil.copy(CORPUS / "NCT03475563.json", tmp_path / "d.xml")
+    items = list(read_sources([str(tmp_path / n) for n in ("a.data", "b", "c.json", "d.xml")]))
     assert [(r.format, r.study.nct_id) for r in _records(items)] == [
         ("ctgov-classic", "NCT04779697"),
         ("ctgov-v2", "NCT00973089"),
         ("ctgov-xml", "NCT01207388"),
+        ("ctgov-v2", "NCT03475563"),
     ]
 
 

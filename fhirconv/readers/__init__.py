@@ -81,7 +81,8 @@ def read_bytes(data: bytes, source: str, *, suffix: str = "") -> Iterator[Item]:
     head = data.lstrip()[:1]
     if not head:
         yield _failure(source, None, None, InputError("empty file", hint=_FORMATS_HINT))
-    elif head == b"<" or suffix == ".xml":
+    elif head == b"<" or (suffix == ".xml" and head not in (b"{", b"[")):
+        # Content decides; the suffix only picks which parser explains content that fits nothing.
         from fhirconv.readers.ctgov_xml import read_xml  # part B's reader; loaded only when needed
 
         yield from read_xml(data, source)
