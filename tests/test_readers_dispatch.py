@@ -267,3 +267,12 @@ def test_binary_file_is_not_a_study(tmp_path: Path) -> None:
     [failure] = read_sources([str(path)])
     assert isinstance(failure, ReadFailure)
     assert "not a study record" in failure.error.message
+
+
+def test_classic_page_without_a_study_list(tmp_path: Path) -> None:
+    path = tmp_path / "page.json"
+    path.write_text('{"FullStudiesResponse": {"NStudiesFound": 0, "FullStudies": {}}}', encoding="utf-8")
+    [failure] = read_sources([str(path)])
+    assert isinstance(failure, ReadFailure)
+    assert failure.error.field == "FullStudiesResponse.FullStudies"
+    assert failure.error.file == str(path)

@@ -258,3 +258,29 @@ def test_bad_values_name_the_field(path: str, value: Any, field: str) -> None:
 def test_not_a_study_object() -> None:
     with pytest.raises(InputError, match="expected a study object"):
         read_v2_study(["NCT00973089"])
+
+
+def test_numbers_where_text_is_expected_are_taken_as_text() -> None:
+    data = _load("NCT00973089.json")
+    data["protocolSection"]["identificationModule"]["orgStudyIdInfo"]["id"] = 4711
+    data["protocolSection"]["conditionsModule"]["keywords"] = ["Primary tooth", 42, None]
+    s = read_v2_study(data)
+    assert s.org_study_id == "4711"
+    assert s.keywords == ["Primary tooth", "42"]
+
+
+@pytest.mark.parametrize(
+    ("module", "key", "value", "field"),
+    [
+        ("identificationModule", "briefTitle", {"text": "x"}, "identificationModule.briefTitle"),
+        ("conditionsModule", "keywords", ["ok", ["nested"]], "conditionsModule.keywords[1]"),
+        ("contactsLocationsModule", "locations", ["Jerusalem"], "contactsLocationsModule.locations[0]"),
+        ("eligibilityModule", "healthyVolunteers", "sometimes", "eligibilityModule.healthyVolunteers"),
+    ],
+)
+def test_wrong_shapes_name_the_field(module: str, key: str, value: Any, field: str) -> None:
+    data = _load("NCT00973089.json")
+    data["protocolSection"][module][key] = value
+    with pytest.raises(InputError) as info:
+        read_v2_study(data)
+    assert info.value.field == field
