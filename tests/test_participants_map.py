@@ -97,7 +97,7 @@ def valid(resource: dict[str, object], version: FhirVersion) -> None:
     assert [f for f in schema_findings(resource, version) if f.severity == "error"] == []
 
 
-@pytest.mark.parametrize("mod,version", [(map_r4, FhirVersion.R4), (map_r5, FhirVersion.R5)])
+@pytest.mark.parametrize(("mod", "version"), [(map_r4, FhirVersion.R4), (map_r5, FhirVersion.R5)])
 def test_patient(mod: object, version: FhirVersion) -> None:
     item = mod.map_patient(participant(death_date="2020-05-01"), ctx())  # type: ignore[attr-defined]
     r = item.resource
@@ -147,12 +147,13 @@ def test_research_subject_r5() -> None:
 def test_screen_failure_has_no_arm_and_is_ineligible(mod: object) -> None:
     p = participant(arm="Screen Failure", actual_arm="Screen Failure", reference_start=None, reference_end=None)
     r = mod.map_research_subject(p, [], ctx()).resource  # type: ignore[attr-defined]
-    assert "assignedArm" not in r and "assignedComparisonGroup" not in r
+    assert "assignedArm" not in r
+    assert "assignedComparisonGroup" not in r
     state = r["status"] if mod is map_r4 else r["progress"][0]["subjectState"]["coding"][0]["code"]
     assert state == "ineligible"
 
 
-@pytest.mark.parametrize("mod,version", [(map_r4, FhirVersion.R4), (map_r5, FhirVersion.R5)])
+@pytest.mark.parametrize(("mod", "version"), [(map_r4, FhirVersion.R4), (map_r5, FhirVersion.R5)])
 def test_lab_observation(mod: object, version: FhirVersion) -> None:
     r = mod.map_observation(lab(), ctx()).resource  # type: ignore[attr-defined]
     assert r["identifier"][0]["value"] == "NCT04382547-001/LB/3"
@@ -200,7 +201,7 @@ def test_loinc_depends_on_unit() -> None:
     assert [c["system"] for c in mch["code"]["coding"]] == ["http://www.cdisc.org/sdtm-ct/LBTESTCD"]
 
 
-@pytest.mark.parametrize("mod,version", [(map_r4, FhirVersion.R4), (map_r5, FhirVersion.R5)])
+@pytest.mark.parametrize(("mod", "version"), [(map_r4, FhirVersion.R4), (map_r5, FhirVersion.R5)])
 def test_pcr_result_is_snomed_coded(mod: object, version: FhirVersion) -> None:
     m = lab(
         domain="MB",
@@ -307,7 +308,8 @@ def test_arm_not_in_study(mod: object) -> None:
         mod.map_research_subject(participant(actual_arm="placebo"), [], ctx())  # type: ignore[attr-defined]
     err = info.value
     assert (err.file, err.record, err.field) == ("dm.csv", "row 1", "ACTARM")
-    assert "placebo" in err.message and "control" in err.message
+    assert "placebo" in err.message
+    assert "control" in err.message
 
 
 def test_unparseable_date() -> None:

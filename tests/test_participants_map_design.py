@@ -53,17 +53,21 @@ def pilot_design() -> TrialDesign:
 def test_pilot_design_becomes_a_study() -> None:
     study = study_from_design(pilot_design())
     assert study.nct_id == "CDISCPILOT01"
-    assert study.official_title is not None and study.official_title.startswith("Safety and Efficacy of the Xanomeline")
+    assert study.official_title is not None
+    assert study.official_title.startswith("Safety and Efficacy of the Xanomeline")
     assert [a.label for a in study.arm_groups] == ["Placebo", "Xanomeline High Dose", "Xanomeline Low Dose"]
     assert study.design.phases == ["PHASE2"]
     assert study.design.masking == "DOUBLE"
     assert study.design.allocation == "RANDOMIZED"
-    assert study.design.enrollment is not None and study.design.enrollment.count == 300
+    assert study.design.enrollment is not None
+    assert study.design.enrollment.count == 300
     assert study.eligibility.sex == "ALL"
-    assert study.eligibility.minimum_age is not None and study.eligibility.minimum_age.value == 50
+    assert study.eligibility.minimum_age is not None
+    assert study.eligibility.minimum_age.value == 50
     assert study.eligibility.maximum_age is None  # "No maximum"
     assert [i.name for i in study.interventions] == ["Xanomeline", "Placebo"]
-    assert study.lead_sponsor is not None and study.lead_sponsor.name == "CDISCPILOT01"
+    assert study.lead_sponsor is not None
+    assert study.lead_sponsor.name == "CDISCPILOT01"
     assert study.conditions == ["Mild to Moderate Alzheimer’s Disease"]
 
 

@@ -103,7 +103,8 @@ def test_pilot_values_map_as_expected() -> None:
     less = next(r for r in items.values() if r.get("valueQuantity", {}).get("comparator"))
     assert less["valueQuantity"]["comparator"] == "<"
     not_done = [r for r in items.values() if r["status"] == "cancelled"]
-    assert not_done and all(r["dataAbsentReason"]["coding"][0]["code"] == "not-performed" for r in not_done)
+    assert not_done
+    assert all(r["dataAbsentReason"]["coding"][0]["code"] == "not-performed" for r in not_done)
     temp = next(r for k, r in items.items() if k.startswith("TEMP/"))
     assert temp["valueQuantity"]["code"] == "Cel"
     assert temp["category"][0]["coding"][0]["code"] == "vital-signs"
