@@ -353,10 +353,12 @@ class _Page:
         if h is not None:
             if i < len(self.lines) and re.fullmatch(r"[-|\s]+", self.lines[i]):
                 i += 1
-            i = self._arm_rows(study, i)
+            # Interventional pages head the table "Arm" and every arm starts "Type: Label";
+            # observational "Group/Cohort" rows are bare labels.
+            i = self._arm_rows(study, i, typed=self.lines[h].startswith("Arm"))
         self._outcomes(study, i)
 
-    def _arm_rows(self, study: Study, i: int) -> int:
+    def _arm_rows(self, study: Study, i: int, *, typed: bool) -> int:
         while i < len(self.lines):
             line = self.lines[i].strip()
             if not line or line.startswith("- ") or _row(i, line):
@@ -383,12 +385,18 @@ class _Page:
                         break
             else:
                 i += 1
-            self._arm(study, arm_lines, "\n".join(iv_lines))
+            self._arm(study, arm_lines, "\n".join(iv_lines), typed=typed)
         return i
 
-    def _arm(self, study: Study, arm_lines: list[str], iv_text: str) -> None:
+    def _arm(self, study: Study, arm_lines: list[str], iv_text: str, *, typed: bool) -> None:
         first, rest = arm_lines[0], arm_lines[1:]
         m = _ARM_LINE.match(first)
+        if typed and m is None:
+            raise InputError(
+                f"arm {first!r} does not start with a known arm type",
+                field="Arm",
+                hint="arms read 'Experimental: label', 'Active Comparator: label', 'Placebo Comparator: label', ...",
+            )
         label, prose = (m.group(2).strip(), m.group(1)) if m else (first.strip(), None)
         arm = ArmGroup(
             label=label,
@@ -771,6 +779,7 @@ def _item_cost(words: list[str], lexicon: frozenset[str]) -> float:
         "," not in phrase
         and len(words) <= 5
         and words[-1].casefold() in _HEADS
+        and not any(w.casefold() in _HEADS for w in words[:-1])  # "Breast Cancer Lung Cancer" is two
         and not any(" ".join(words[k:]).casefold() in lexicon for k in range(1, len(words)))
     ):
         return 1.8
