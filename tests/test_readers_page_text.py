@@ -229,6 +229,45 @@ def test_same_layout_other_study() -> None:
     assert (s.org_study_id, [x.id for x in s.secondary_ids]) == ("IBCE_MSC2(Covid)", ["R01-XYZ-123"])
 
 
+OBSERVATIONAL_EDITS = [
+    ("Study Type : | Interventional (Clinical Trial) |", "Study Type : | Observational [Patient Registry] |"),
+    (
+        "Allocation: | Non-Randomized |\nIntervention Model: | Parallel Assignment |\nMasking: | None (Open Label) |\n"
+        "Primary Purpose: | Treatment |\n",
+        "Observational Model: | Cohort |\nTime Perspective: | Prospective |\nTarget Follow-Up Duration: | 1 Year |\n",
+    ),
+    (
+        "Condition or disease | Intervention/treatment | Phase |\n---|---|---|",
+        "Condition or disease | Intervention/treatment |\n---|---|",
+    ),
+    (" | Phase 1 Phase 2 |", " |"),
+    ("Arm | Intervention/treatment |", "Group/Cohort | Intervention/treatment |"),
+    ("Experimental: mesenchymal stem cells", "mesenchymal stem cells"),
+    ("Active Comparator: control", "control"),
+    (
+        "Accepts Healthy Volunteers: | No |\n",
+        "Accepts Healthy Volunteers: | No |\nSampling Method: | Non-Probability Sample |\n"
+        "Adults hospitalised with Covid-19 pneumonia.\n",
+    ),
+]
+
+
+def test_same_layout_observational_study() -> None:
+    s = read_page_text(edited(PAGE, OBSERVATIONAL_EDITS), "obs.txt").study
+    d = s.design
+    assert (d.study_type, d.patient_registry, d.phases) == ("OBSERVATIONAL", True, [])
+    assert (d.observational_model, d.time_perspective, d.target_duration) == ("COHORT", "PROSPECTIVE", "1 Year")
+    assert (d.allocation, d.masking) == (None, None)
+    assert [(a.label, a.type) for a in s.arm_groups] == [("mesenchymal stem cells", None), ("control", None)]
+    assert s.arm_groups[1].intervention_names == ["Other: Standard treatment according to the Clinical protocols"]
+    e = s.eligibility
+    assert (e.sampling_method, e.study_population) == (
+        "NON_PROBABILITY_SAMPLE", "Adults hospitalised with Covid-19 pneumonia.",
+    )  # fmt: skip
+    assert e.criteria is not None
+    assert e.criteria.startswith("Inclusion Criteria:")
+
+
 # --- pages that do not fit -------------------------------------------------------------------------
 
 
