@@ -14,7 +14,7 @@ Summary", "Primary Outcome Measures", "Keywords provided by …", "Additional re
   one-word head and a one-word qualifier is one item; an unknown
   phrase ending in a disease head noun ("Breast Cancer") is one item unless its tail is a known heading;
   every other word is an item of its own. Limits: an unknown multi-word condition without such a head
-  noun ("Healthy Volunteers" is known, "Post Covid Condition" is not) comes out word by word.
+  noun (e.g. "Healthy Volunteers", "Post Covid Condition") comes out word by word.
 - The lines after the last labelled row are, in page order, the keywords line and the one or two
   columns of "Additional relevant MeSH terms". With a single such line it is taken as MeSH terms.
   That MeSH list mixes the study's own terms with their ancestors and the page does not say which is
