@@ -27,6 +27,7 @@ BEST_PRACTICE = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestp
 NATIVE = {
     "ele-1": "evaluated in Python (every element has a value or children), for speed",
     "bdl-7": "checked by the bundle-integrity layer (unique fullUrls, reported at the entry)",
+    "ref-1": "checked by the bundle-integrity layer (a local #reference needs its contained resource)",
 }
 # FHIRPath functions fhirpathpy does not implement, or that need a terminology server / the profile registry.
 UNSUPPORTED_FUNCTIONS = ("htmlChecks", "conformsTo", "memberOf", "resolve()", "getValue()", "hasTemplateIdOf")
