@@ -150,8 +150,8 @@ class Location:
 
 @dataclass(slots=True)
 class Mesh:
-    id: str
     term: str
+    id: str | None = None  # MeSH unique ID (D000001943); legacy XML and page text give terms only
 
 
 @dataclass(slots=True)

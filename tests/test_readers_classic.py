@@ -65,7 +65,7 @@ def test_unknown_status_with_last_known_status_observational() -> None:
     assert d.enrollment is not None
     assert (d.enrollment.count, d.enrollment.type) == (200, "ESTIMATED")  # "200", "Anticipated"
     assert s.eligibility.std_ages == ["CHILD", "ADULT", "OLDER_ADULT"]
-    assert s.condition_meshes == [Mesh("D000086382", "COVID-19")]
+    assert s.condition_meshes == [Mesh(term="COVID-19", id="D000086382")]
     assert s.responsible_party is not None
     assert s.responsible_party.type == "PRINCIPAL_INVESTIGATOR"
     assert s.responsible_party.investigator_affiliation == "Assiut University"
@@ -117,7 +117,7 @@ def test_record_with_results() -> None:
     assert s.officials[0].role == "STUDY_CHAIR"
     assert s.lead_sponsor is not None
     assert s.lead_sponsor.cls is not None
-    assert Mesh("D000008175", "Lung Neoplasms") in s.condition_meshes
+    assert Mesh(term="Lung Neoplasms", id="D000008175") in s.condition_meshes
 
 
 def test_classic_and_page_element_agree() -> None:

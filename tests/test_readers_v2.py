@@ -107,8 +107,8 @@ def test_pallas_nct02513394_field_by_field() -> None:
 
     assert s.conditions == ["Breast Cancer"]
     assert s.keywords == ["HR+/HER2- breast cancer", "Palbociclib"]
-    assert s.condition_meshes == [Mesh("D000001943", "Breast Neoplasms")]
-    assert s.intervention_meshes == [Mesh("C000500026", "Palbociclib")]
+    assert s.condition_meshes == [Mesh(term="Breast Neoplasms", id="D000001943")]
+    assert s.intervention_meshes == [Mesh(term="Palbociclib", id="C000500026")]
     assert [(a.label, a.type) for a in s.arm_groups] == [("Arm A", "EXPERIMENTAL"), ("Arm B", "OTHER")]
     assert s.arm_groups[0].intervention_names == ["Drug: Palbociclib", "Drug: Standard Adjuvant Endocrine Therapy"]
     assert [(i.name, i.type) for i in s.interventions] == [

@@ -88,7 +88,7 @@ def test_new_generation_record() -> None:
     assert s.responsible_party.type == "SPONSOR"
     assert len(s.locations) == 233
     assert s.condition_meshes
-    assert all(m.id == "" for m in s.condition_meshes)
+    assert all(m.id is None for m in s.condition_meshes)
     arms = {a.label: a for a in s.arm_groups}
     # arm groups list no interventions in XML: rebuilt from each intervention's arm_group_label
     assert arms["Arm A"].intervention_names == ["Drug: Palbociclib", "Drug: Standard Adjuvant Endocrine Therapy"]

@@ -449,5 +449,5 @@ def _meshes(derived: JsonObj, kind: str) -> list[Mesh]:
         mid = text(m, f"{kind}MeshId", f"{g}.{kind}MeshId")
         term = text(m, f"{kind}MeshTerm", f"{g}.{kind}MeshTerm")
         if mid and term:
-            out.append(Mesh(mid.strip(), term.strip()))
+            out.append(Mesh(term=term.strip(), id=mid.strip() or None))
     return out

@@ -623,7 +623,7 @@ class _Page:
         study.conditions = split_terms(self._condition_cell, lexicon)
         study.keywords = split_terms(keyword_line, lexicon) if keyword_line else []
         conditions = {c.casefold() for c in study.conditions}
-        study.condition_meshes = [Mesh(id="", term=t) for t in mesh if t.casefold() in conditions]
+        study.condition_meshes = [Mesh(term=t) for t in mesh if t.casefold() in conditions]
         self.extras.mesh_terms = mesh
 
 

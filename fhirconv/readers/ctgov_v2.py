@@ -407,5 +407,5 @@ def _meshes(derived: JsonObj, module: str) -> list[Mesh]:
         mid = text(m, "id", f"{f}.meshes[{i}].id")
         term = text(m, "term", f"{f}.meshes[{i}].term")
         if mid and term:
-            out.append(Mesh(mid.strip(), term.strip()))
+            out.append(Mesh(term=term.strip(), id=mid.strip() or None))
     return out

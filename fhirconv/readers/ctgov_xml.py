@@ -209,8 +209,8 @@ def _study(cs: Element, nct_id: str) -> Study:
 
     study.conditions = _texts(cs, "condition")
     study.keywords = _texts(cs, "keyword")
-    study.condition_meshes = [Mesh(id="", term=t) for t in _texts(cs, "condition_browse/mesh_term")]
-    study.intervention_meshes = [Mesh(id="", term=t) for t in _texts(cs, "intervention_browse/mesh_term")]
+    study.condition_meshes = [Mesh(term=t) for t in _texts(cs, "condition_browse/mesh_term")]
+    study.intervention_meshes = [Mesh(term=t) for t in _texts(cs, "intervention_browse/mesh_term")]
 
     study.design = _design(cs)
     study.interventions = [_intervention(e, i) for i, e in enumerate(cs.findall("intervention"))]
