@@ -1,0 +1,268 @@
+"""Deliver transaction bundles to a FHIR server in chunks, concurrently where references allow, and record
+what happened to every entry."""
+
+from __future__ import annotations
+
+import copy
+import re
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from fhirconv.push.entries import Entry, iter_references
+from fhirconv.push.plan import Chunk, plan_chunks
+from fhirconv.push.report import Failure, PushReport
+from fhirconv.transport.client import Answer, FhirClient
+from fhirconv.transport.errors import AuthenticationFailed, ServerUnreachable, TransportError, outcome_text
+
+# HAPI marks no-op writes in the entry's outcome (hapi-fhir-storage-response-code).
+UNCHANGED_CODES = frozenset({"SUCCESSFUL_UPDATE_NO_CHANGE", "SUCCESSFUL_CREATE_WITH_CONDITIONAL_MATCH"})
+_ENTRY_INDEX = re.compile(r"[Ee]ntry\s*\[?\s*(\d+)\s*\]?")
+_LOCATION = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]*)?/?$")
+
+
+@dataclass(frozen=True, slots=True)
+class PushOptions:
+    batch_size: int = 200
+    workers: int = 1
+
+
+class Pusher:
+    """Pushes one file after another; within a file, chunks run on `workers` threads as soon as the chunks
+    they refer to have landed.
+
+    References across chunks: an entry whose urn:uuid target landed in an earlier chunk (or an earlier file)
+    gets that reference rewritten to the server's id for it (`Type/id`, from the earlier transaction
+    response). Server ids work on every server, while conditional references (`Type?identifier=...`) are an
+    optional HAPI feature; they are the fallback only when a server's response carries no location."""
+
+    def __init__(self, client: FhirClient, options: PushOptions | None = None) -> None:
+        self.client = client
+        self.options = options or PushOptions()
+        self.locations: dict[str, str] = {}  # fullUrl -> Type/id on the server
+        self._lock = threading.Lock()
+        self._fatal: TransportError | None = None
+
+    def push(self, files: Iterable[tuple[str, list[Entry]]]) -> PushReport:
+        report = PushReport(self.client.base_url)
+        started = time.perf_counter()
+        wait0, req0, retry0 = self.client.wait_seconds, self.client.requests_sent, self.client.retries_done
+        for _source, entries in files:
+            if not entries:
+                continue
+            chunks = plan_chunks(entries, self.options.batch_size)
+            report.chunks += len(chunks)
+            self._run(chunks, report)
+        report.elapsed = time.perf_counter() - started
+        report.wait_seconds = self.client.wait_seconds - wait0
+        report.requests = self.client.requests_sent - req0
+        report.retries = self.client.retries_done - retry0
+        return report
+
+    # -- scheduling -------------------------------------------------------------------------------------------
+
+    def _run(self, chunks: list[Chunk], report: PushReport) -> None:
+        pending = list(chunks)
+        landed: set[int] = set()
+        failed: set[int] = set()
+        with ThreadPoolExecutor(max_workers=max(1, self.options.workers)) as pool:
+            running: dict[Future[Answer], Chunk] = {}
+            while pending or running:
+                for chunk in list(pending):
+                    if self._fatal is not None:
+                        break
+                    if chunk.depends_on & failed:
+                        pending.remove(chunk)
+                        failed.add(chunk.number)
+                        needed = min(chunk.depends_on & failed) + 1
+                        self._not_written(chunk, report, f"not sent: it refers to chunk {needed}, which failed")
+                    elif chunk.depends_on <= landed and len(running) < max(1, self.options.workers):
+                        pending.remove(chunk)
+                        running[pool.submit(self._send, chunk)] = chunk
+                if not running:
+                    reason = str(self._fatal) if self._fatal else "not sent"
+                    for chunk in pending:
+                        self._not_written(chunk, report, f"not sent: {reason}")
+                    pending.clear()
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    chunk = running.pop(future)
+                    try:
+                        answer = future.result()
+                    except TransportError as exc:
+                        failed.add(chunk.number)
+                        self._rejected(chunk, exc, report)
+                        if isinstance(exc, ServerUnreachable | AuthenticationFailed):
+                            self._fatal = exc  # every further request would fail the same way
+                        continue
+                    if self._record(chunk, answer, report):
+                        landed.add(chunk.number)
+                        report.chunks_ok += 1
+                    else:
+                        failed.add(chunk.number)
+
+    def _send(self, chunk: Chunk) -> Answer:
+        return self.client.request("POST", "", json_body=self._bundle(chunk))
+
+    def _bundle(self, chunk: Chunk) -> dict[str, Any]:
+        local = {e.full_url for e in chunk.entries if e.full_url}
+        with self._lock:
+            known = dict(self.locations)
+        entries = []
+        for e in chunk.entries:
+            resource = e.resource
+            if any(r not in local and r in known for r in e.refs):
+                resource = copy.deepcopy(resource)
+                for holder in iter_references(resource):
+                    ref = holder["reference"]
+                    if ref not in local and ref in known:
+                        holder["reference"] = known[ref]
+            request: dict[str, str] = {"method": e.method, "url": e.url}
+            if e.if_none_exist:
+                request["ifNoneExist"] = e.if_none_exist
+            entry: dict[str, Any] = {"resource": resource, "request": request}
+            if e.full_url:
+                entry = {"fullUrl": e.full_url, **entry}
+            entries.append(entry)
+        return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+    # -- outcomes ---------------------------------------------------------------------------------------------
+
+    def _record(self, chunk: Chunk, answer: Answer, report: PushReport) -> bool:
+        body = answer.body
+        results = body.get("entry") if isinstance(body, dict) else None
+        if not isinstance(results, list) or len(results) != len(chunk.entries):
+            self._not_written(
+                chunk,
+                report,
+                "the server's transaction response does not list one result per entry; run verify to see what landed",
+                cause=True,
+            )
+            return False
+        learned: dict[str, str] = {}
+        for e, result in zip(chunk.entries, results, strict=True):
+            response = result.get("response") or {}
+            status = _status(response.get("status"))
+            if not 200 <= status < 300:
+                report.add(e.resource_type, "failed")
+                report.failures.append(
+                    Failure(
+                        e.file,
+                        e.position,
+                        e.resource_type,
+                        e.identifier,
+                        f"server answered {status}: {outcome_text(response.get('outcome'))}",
+                    )
+                )
+                continue
+            if status == 201:
+                report.add(e.resource_type, "created")
+            elif _codes(response.get("outcome")) & UNCHANGED_CODES:
+                report.add(e.resource_type, "unchanged")
+            else:
+                report.add(e.resource_type, "updated")
+            if e.full_url:
+                learned[e.full_url] = _location(response.get("location")) or _fallback_reference(e)
+        with self._lock:
+            self.locations.update(learned)
+        return True
+
+    def _rejected(self, chunk: Chunk, exc: TransportError, report: PushReport) -> None:
+        if isinstance(exc, ServerUnreachable | AuthenticationFailed):
+            first = chunk.entries[0]
+            report.unreachable = report.unreachable or isinstance(exc, ServerUnreachable)
+            report.failures.append(Failure(first.file, None, "Bundle", chunk.describe(), str(exc)))
+            self._not_written(chunk, report, "not written: the transaction did not reach the server")
+            return
+        blamed = blame(chunk.entries, exc)
+        for i, e in enumerate(chunk.entries):
+            report.add(e.resource_type, "failed")
+            if i in blamed:
+                report.failures.append(Failure(e.file, e.position, e.resource_type, e.identifier, blamed[i]))
+            elif blamed:
+                report.failures.append(
+                    Failure(
+                        e.file,
+                        e.position,
+                        e.resource_type,
+                        e.identifier,
+                        "not written: its transaction was rejected because of another entry",
+                        cause=False,
+                    )
+                )
+        if not blamed:
+            first = chunk.entries[0]
+            report.failures.append(
+                Failure(
+                    first.file,
+                    None,
+                    "Bundle",
+                    chunk.describe(),
+                    f"{exc} (the server did not say which entry; all {len(chunk.entries)} entries were not written)",
+                )
+            )
+
+    @staticmethod
+    def _not_written(chunk: Chunk, report: PushReport, message: str, *, cause: bool = False) -> None:
+        for e in chunk.entries:
+            report.add(e.resource_type, "failed")
+            report.failures.append(Failure(e.file, e.position, e.resource_type, e.identifier, message, cause=cause))
+
+
+def blame(entries: list[Entry], exc: TransportError) -> dict[int, str]:
+    """Map the issues of a rejected transaction to the chunk entries that caused them: by `Bundle.entry[n]` in
+    expression/location/diagnostics (HAPI and our test server), else by a fullUrl, request URL or identifier
+    quoted in the diagnostics."""
+    issues = (exc.outcome or {}).get("issue") or []
+    if not issues:
+        issues = [{"severity": "error", "diagnostics": exc.message}]
+    found: dict[int, list[str]] = {}
+    status = f"server answered {exc.status}: " if exc.status else ""
+    for issue in issues:
+        if issue.get("severity") not in ("error", "fatal", None):
+            continue
+        text = outcome_text({"issue": [issue]}) or exc.message
+        where = " ".join(map(str, [*(issue.get("expression") or []), *(issue.get("location") or [])]))
+        blob = f"{where} {issue.get('diagnostics', '')} {(issue.get('details') or {}).get('text', '')}"
+        targets = {int(m) for m in _ENTRY_INDEX.findall(blob) if int(m) < len(entries)}
+        if not targets:
+            targets = {
+                i
+                for i, e in enumerate(entries)
+                if (e.full_url and e.full_url in blob) or e.url in blob or (e.identifier and e.identifier in blob)
+            }
+        for i in targets:
+            found.setdefault(i, []).append(text)
+    return {i: status + "; ".join(texts) for i, texts in found.items()}
+
+
+def _status(text: object) -> int:
+    try:
+        return int(str(text).split()[0])
+    except (ValueError, IndexError):
+        return 0
+
+
+def _codes(outcome: object) -> set[str]:
+    codes: set[str] = set()
+    if isinstance(outcome, dict):
+        for issue in outcome.get("issue") or []:
+            for coding in (issue.get("details") or {}).get("coding") or []:
+                codes.add(str(coding.get("code")))
+    return codes
+
+
+def _location(location: object) -> str | None:
+    if not isinstance(location, str):
+        return None
+    m = _LOCATION.search(location.split("?", 1)[0])
+    return f"{m.group(1)}/{m.group(2)}" if m else None
+
+
+def _fallback_reference(e: Entry) -> str:
+    # PUT Type/id names the id itself; a conditional URL works as a conditional reference on HAPI.
+    return e.url.split("?", 1)[0] if "?" not in e.url else e.url

@@ -1,0 +1,220 @@
+"""The one HTTP path to a FHIR server: a session with auth and TLS settings, retries, typed errors."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from fhirconv import __version__
+from fhirconv.transport.errors import (
+    AuthenticationFailed,
+    PreconditionFailed,
+    ResourceNotFound,
+    ServerRejected,
+    ServerUnreachable,
+    TransportError,
+    outcome_text,
+)
+
+FHIR_JSON = "application/fhir+json"
+# Statuses that say "try again later"; everything else is an answer about the content and is not retried.
+TRANSIENT = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where and how to reach a FHIR server. Secrets are kept out of repr so they never reach a log."""
+
+    base_url: str
+    token: str | None = field(default=None, repr=False)
+    basic: tuple[str, str] | None = field(default=None, repr=False)
+    ca_bundle: str | None = None
+    insecure: bool = False
+    timeout: float = 120.0  # seconds to wait for an answer: large transactions take a while on HAPI
+    connect_timeout: float = 10.0
+    retries: int = 6  # attempts after the first, for transient faults only
+    backoff: float = 0.5  # first delay; doubles each attempt
+    max_backoff: float = 60.0
+    pool_size: int = 4
+
+    @property
+    def verify(self) -> bool | str:
+        if self.insecure:
+            return False
+        return self.ca_bundle or True
+
+
+@dataclass(slots=True)
+class Answer:
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+
+class FhirClient:
+    """All HTTP to one server goes through `request`, which maps statuses to typed exceptions that keep the
+    server's OperationOutcome. Transient faults are retried with exponential backoff, honouring Retry-After.
+    Retrying a transaction is safe because fhirconv only sends idempotent (conditional or id-keyed) PUTs."""
+
+    def __init__(self, config: ServerConfig, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.config = config
+        self.base_url = config.base_url.rstrip("/")
+        self._sleep = sleep
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(config.pool_size, 1))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update(
+            {
+                "Accept": FHIR_JSON,
+                "Content-Type": f"{FHIR_JSON}; charset=utf-8",
+                "User-Agent": f"fhirconv/{__version__}",
+            }
+        )
+        if config.token:
+            self.session.headers["Authorization"] = f"Bearer {config.token}"
+        elif config.basic:
+            self.session.auth = config.basic
+        self.session.verify = config.verify
+        self._lock = threading.Lock()
+        self.wait_seconds = 0.0  # time spent waiting on the server, summed over requests (for benchmarks)
+        self.requests_sent = 0
+        self.retries_done = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> FhirClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def url(self, path: str) -> str:
+        return self.base_url if not path else f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str = "",
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Answer:
+        url = self.url(path)
+        data = None
+        if json_body is not None:
+            import json
+
+            data = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                resp = self.session.request(
+                    method,
+                    url,
+                    data=data,
+                    params=params,
+                    timeout=(self.config.connect_timeout, self.config.timeout),
+                )
+            except requests.exceptions.SSLError as exc:
+                raise TransportError(
+                    f"TLS verification failed for {self.base_url}: {_short(exc)}",
+                    url=url,
+                    hint="pass the server's CA certificate with --ca-bundle (or --insecure for a test server)",
+                ) from exc
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                self._count(started)
+                if attempt >= self.config.retries:
+                    raise ServerUnreachable(
+                        f"cannot reach {self.base_url} ({type(exc).__name__}) after {attempt + 1} attempts",
+                        url=url,
+                        hint="check the --server URL and that the server is up; run again to resume "
+                        "(a re-run creates no duplicates)",
+                    ) from exc
+                self._wait(attempt, None)
+                attempt += 1
+                continue
+            self._count(started)
+            if resp.status_code in TRANSIENT and attempt < self.config.retries:
+                self._wait(attempt, resp.headers.get("Retry-After"))
+                attempt += 1
+                continue
+            return self._answer(resp, url, attempt)
+
+    def _count(self, started: float) -> None:
+        with self._lock:
+            self.wait_seconds += time.perf_counter() - started
+            self.requests_sent += 1
+
+    def _wait(self, attempt: int, retry_after: str | None) -> None:
+        delay = _retry_after_seconds(retry_after)
+        if delay is None:
+            # Full jitter keeps concurrent workers from retrying in lock-step.
+            delay = min(self.config.max_backoff, self.config.backoff * 2**attempt)
+            delay = delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 (not for security)
+        with self._lock:
+            self.retries_done += 1
+        self._sleep(min(delay, self.config.max_backoff))
+
+    def _answer(self, resp: requests.Response, url: str, attempts: int) -> Answer:
+        body: Any
+        try:
+            body = resp.json() if resp.content else None
+        except ValueError:
+            body = resp.text
+        status = resp.status_code
+        if 200 <= status < 300:
+            return Answer(status, body, resp.headers)
+        outcome = body if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome" else None
+        detail = outcome_text(outcome) or (_short(body) if body else resp.reason or "")
+        message = f"{resp.request.method} {url} answered {status}: {detail}".rstrip(": ")
+        kwargs: dict[str, Any] = {"status": status, "outcome": outcome, "url": url}
+        if status in TRANSIENT:
+            raise ServerUnreachable(
+                f"{message} (still failing after {attempts + 1} attempts)",
+                hint="the server is overloaded or down; run again later to resume (a re-run creates no duplicates)",
+                **kwargs,
+            )
+        if status in (401, 403):
+            raise AuthenticationFailed(
+                message, hint="check --token / FHIRCONV_TOKEN or --user and its rights on this server", **kwargs
+            )
+        if status in (404, 410):
+            raise ResourceNotFound(message, **kwargs)
+        if status == 412:
+            raise PreconditionFailed(
+                message,
+                hint="a conditional request matched several resources: the server already holds duplicates "
+                "of this identifier; remove them and push again",
+                **kwargs,
+            )
+        raise ServerRejected(message, **kwargs)
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After is either delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _short(value: object, limit: int = 300) -> str:
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,104 @@
+"""Small R4 transaction bundles shaped like convert's output (study, sites, participants, observations, events)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fhirconv.bundle import Keyed, build_bundle, reference
+from fhirconv.versions import FhirVersion
+
+
+def new_system() -> str:
+    """A fresh identifier system, so each test's resources are its own on a shared server."""
+    return f"urn:fhirconv-test:{uuid.uuid4().hex}"
+
+
+def study_items(system: str, participants: int = 3, observations: int = 2, events: int = 1) -> list[Keyed]:
+    org = {"resourceType": "Organization", "identifier": [{"system": system, "value": "ORG-1"}], "name": "Sponsor"}
+    site = {"resourceType": "Location", "identifier": [{"system": system, "value": "SITE-1"}], "name": "Site 1"}
+    study = {
+        "resourceType": "ResearchStudy",
+        "identifier": [{"system": system, "value": "NCT00000001"}],
+        "title": "A study",
+        "status": "active",
+        "sponsor": reference("Organization", system, "ORG-1"),
+        "site": [reference("Location", system, "SITE-1")],
+    }
+    items = [
+        Keyed(org, system, "ORG-1"),
+        Keyed(site, system, "SITE-1"),
+        Keyed(study, system, "NCT00000001"),
+    ]
+    for p in range(participants):
+        pid = f"SUBJ|{p:04d}"  # '|' in a value exercises search escaping end to end
+        items.append(
+            Keyed(
+                {
+                    "resourceType": "Patient",
+                    "identifier": [{"system": system, "value": pid}],
+                    "gender": "female" if p % 2 else "male",
+                    "birthDate": f"19{50 + p % 40}-0{1 + p % 9}-1{p % 10}",
+                },
+                system,
+                pid,
+            )
+        )
+        items.append(
+            Keyed(
+                {
+                    "resourceType": "ResearchSubject",
+                    "identifier": [{"system": system, "value": f"RS-{pid}"}],
+                    "status": "on-study",
+                    "study": reference("ResearchStudy", system, "NCT00000001"),
+                    "individual": reference("Patient", system, pid),
+                },
+                system,
+                f"RS-{pid}",
+            )
+        )
+        for o in range(observations):
+            oid = f"OBS-{pid}-{o}"
+            items.append(
+                Keyed(
+                    {
+                        "resourceType": "Observation",
+                        "identifier": [{"system": system, "value": oid}],
+                        "status": "final",
+                        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}], "text": "Weight"},
+                        "subject": reference("Patient", system, pid),
+                        "effectiveDateTime": "2020-05-01",
+                        "valueQuantity": {"value": 60 + o + p / 10, "unit": "kg"},
+                    },
+                    system,
+                    oid,
+                )
+            )
+        for a in range(events):
+            aid = f"AE-{pid}-{a}"
+            items.append(
+                Keyed(
+                    {
+                        "resourceType": "AdverseEvent",
+                        "identifier": {"system": system, "value": aid},
+                        "actuality": "actual",
+                        "event": {"text": "Headache"},
+                        "subject": reference("Patient", system, pid),
+                        "study": [reference("ResearchStudy", system, "NCT00000001")],
+                    },
+                    system,
+                    aid,
+                )
+            )
+    return items
+
+
+def study_bundle(system: str, **kwargs: int) -> dict[str, Any]:
+    return build_bundle(study_items(system, **kwargs), kind="transaction", version=FhirVersion.R4)
+
+
+def write_bundle(path: Path, bundle: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(bundle, indent=2), encoding="utf-8")
+    return path

@@ -1,0 +1,214 @@
+# ruff: noqa: F811  (pytest fixtures imported from fhir_server.fixture are used as arguments)
+"""`fhirconv push` against a real FHIR server: idempotency, chunking, rejections, capability checks, auth."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner, Result
+from fhir_server.fixture import LocalServer, fhir_server, start_server  # noqa: F401  (pytest fixtures)
+from fhir_server.sample import new_system, study_bundle, write_bundle
+
+from fhirconv.cli import main
+from fhirconv.errors import ExitCode
+
+pytestmark = pytest.mark.server
+
+LOCAL_ONLY = pytest.mark.skipif(
+    bool(os.environ.get("FHIRCONV_TEST_SERVER")), reason="starts its own local server with special options"
+)
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env or {}, catch_exceptions=False)
+
+
+def push_json(path: Path, server: str, *extra: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    result = run("push", str(path), "--server", server, "--format", "json", *extra, env=env)
+    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else {}
+
+
+def count_on_server(server: str, rtype: str, system: str, value: str) -> int:
+    escaped = value.replace("\\", "\\\\").replace("|", "\\|").replace(",", "\\,").replace("$", "\\$")
+    body = requests.get(f"{server}/{rtype}", params={"identifier": f"{system}|{escaped}"}, timeout=30).json()
+    return len(body.get("entry", []))
+
+
+def test_pushing_twice_leaves_one_copy_of_each_resource(fhir_server: str, tmp_path: Path) -> None:
+    system = new_system()
+    bundle = write_bundle(tmp_path / "study.json", study_bundle(system, participants=3))
+    n = len(json.loads(bundle.read_text())["entry"])
+
+    code, first = push_json(bundle, fhir_server)
+    assert code == 0, first
+    assert first["totals"] == {"created": n, "updated": 0, "unchanged": 0, "failed": 0}
+    assert first["byResourceType"]["Observation"]["created"] == 6
+
+    code, second = push_json(bundle, fhir_server)
+    assert code == 0, second
+    assert second["totals"] == {"created": 0, "updated": 0, "unchanged": n, "failed": 0}
+
+    for rtype, value in [
+        ("ResearchStudy", "NCT00000001"),
+        ("Patient", "SUBJ|0001"),
+        ("Observation", "OBS-SUBJ|0002-1"),
+    ]:
+        assert count_on_server(fhir_server, rtype, system, value) == 1
+    verified = run("verify", str(bundle), "--server", fhir_server, "--format", "json")
+    assert verified.exit_code == 0, verified.stdout
+    assert json.loads(verified.stdout)["totals"]["ok"] == n
+
+
+def test_small_chunks_with_workers_resolve_references_across_chunks(fhir_server: str, tmp_path: Path) -> None:
+    system = new_system()
+    bundle = write_bundle(tmp_path / "study.json", study_bundle(system, participants=6, observations=3))
+    code, report = push_json(bundle, fhir_server, "--batch-size", "5", "--workers", "3")
+    assert code == 0, report
+    assert report["chunks"]["total"] > 6  # study chunk, then participants (6 entries each) split over chunks
+    study = requests.get(
+        f"{fhir_server}/ResearchStudy", params={"identifier": f"{system}|NCT00000001"}, timeout=30
+    ).json()["entry"][0]["resource"]
+    subjects = requests.get(
+        f"{fhir_server}/ResearchSubject", params={"identifier": f"{system}|RS-SUBJ\\|0005"}, timeout=30
+    ).json()["entry"]
+    assert subjects[0]["resource"]["study"]["reference"] == f"ResearchStudy/{study['id']}"
+    assert run("verify", str(bundle), "--server", fhir_server).exit_code == 0
+    # Again with other chunk boundaries: still one copy each, nothing changed.
+    code, again = push_json(bundle, fhir_server, "--batch-size", "7", "--workers", "2")
+    assert code == 0
+    assert again["totals"]["unchanged"] == again["totals"]["created"] + again["totals"]["unchanged"]
+    assert count_on_server(fhir_server, "Patient", system, "SUBJ|0003") == 1
+
+
+def test_changed_content_is_reported_as_updated(fhir_server: str, tmp_path: Path) -> None:
+    system = new_system()
+    data = study_bundle(system, participants=1)
+    bundle = write_bundle(tmp_path / "study.json", data)
+    assert push_json(bundle, fhir_server)[0] == 0
+    for entry in data["entry"]:
+        if entry["resource"]["resourceType"] == "Observation":
+            entry["resource"]["valueQuantity"]["value"] = 99.5
+    write_bundle(bundle, data)
+    code, report = push_json(bundle, fhir_server)
+    assert code == 0
+    assert report["byResourceType"]["Observation"] == {"created": 0, "updated": 2, "unchanged": 0, "failed": 0}
+    assert report["byResourceType"]["Patient"]["unchanged"] == 1
+    assert run("verify", str(bundle), "--server", fhir_server).exit_code == 0
+
+
+def test_rejection_is_reported_against_the_offending_entry(fhir_server: str, tmp_path: Path) -> None:
+    system = new_system()
+    data = study_bundle(system, participants=3)
+    bad = next(i for i, e in enumerate(data["entry"]) if "SUBJ|0001" in json.dumps(e["resource"].get("identifier")))
+    data["entry"][bad]["resource"]["birthDate"] = "not-a-date"
+    bundle = write_bundle(tmp_path / "study.json", data)
+    code, report = push_json(bundle, fhir_server, "--batch-size", "6")
+    assert code == ExitCode.PARTIAL  # the study and the other participants landed
+    causes = [f for f in report["failures"] if f["cause"]]
+    assert len(causes) == 1
+    assert causes[0]["file"] == str(bundle)
+    assert causes[0]["entry"] == bad
+    assert causes[0]["resourceType"] == "Patient"
+    assert causes[0]["identifier"] == f"{system}|SUBJ|0001"
+    # The rest of that participant's transaction was rolled back and is counted as failed too.
+    assert report["totals"]["failed"] == 5  # Patient, ResearchSubject, 2 Observations, 1 AdverseEvent
+    assert count_on_server(fhir_server, "Observation", system, "OBS-SUBJ|0001-0") == 0
+    assert count_on_server(fhir_server, "Observation", system, "OBS-SUBJ|0002-0") == 1
+    text = run("push", str(bundle), "--server", fhir_server, "--batch-size", "6")
+    assert text.exit_code == ExitCode.PARTIAL
+    assert f"entry {bad} (Patient {system}|SUBJ|0001)" in text.stderr
+
+
+def test_everything_rejected_exits_rejected(fhir_server: str, tmp_path: Path) -> None:
+    system = new_system()
+    data = study_bundle(system, participants=0)
+    data["entry"][0]["resource"]["name"] = {"not": "a string"}
+    bundle = write_bundle(tmp_path / "study.json", data)
+    code, report = push_json(bundle, fhir_server)
+    assert code == ExitCode.REJECTED
+    assert report["failures"][0]["entry"] == 0
+
+
+def test_r5_content_to_an_r4_server_stops_before_sending(fhir_server: str, tmp_path: Path) -> None:
+    system = new_system()
+    data = study_bundle(system, participants=0)
+    study = data["entry"][2]["resource"]
+    del study["sponsor"], study["site"]  # R4-only elements
+    study["label"] = [{"value": "short title"}]  # R5-only element
+    data["entry"] = data["entry"][2:]
+    bundle = write_bundle(tmp_path / "study.json", data)
+    result = run("push", str(bundle), "--server", fhir_server)
+    assert result.exit_code == ExitCode.USAGE
+    assert "speaks FHIR 4.0.1, but the content is FHIR R5" in result.stderr
+    assert count_on_server(fhir_server, "ResearchStudy", system, "NCT00000001") == 0
+    forced = run("push", str(bundle), "--server", fhir_server, "--fhir-version", "R5")
+    assert forced.exit_code == ExitCode.USAGE
+
+
+@LOCAL_ONLY
+def test_server_without_transactions_is_refused(tmp_path: Path) -> None:
+    server = start_server(extra_args=("--no-transaction",))
+    try:
+        bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
+        result = run("push", str(bundle), "--server", server.base_url)
+        assert result.exit_code == ExitCode.USAGE
+        assert "does not announce transaction support" in result.stderr
+    finally:
+        server.stop()
+
+
+def test_unreachable_server_exits_unreachable(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
+    result = run("push", str(bundle), "--server", f"http://127.0.0.1:{port}", "--retries", "1")
+    assert result.exit_code == ExitCode.UNREACHABLE
+    assert "cannot reach" in result.stderr
+
+
+@LOCAL_ONLY
+def test_bearer_token_from_the_environment_and_never_printed(tmp_path: Path) -> None:
+    secret = "s3cret-token-value"
+    server = start_server(extra_args=("--token", secret))
+    try:
+        bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
+        denied = run("push", str(bundle), "--server", server.base_url)
+        assert denied.exit_code == ExitCode.REJECTED
+        assert "401" in denied.stderr
+        wrong = run("push", str(bundle), "--server", server.base_url, env={"FHIRCONV_TOKEN": "wrong"})
+        assert wrong.exit_code == ExitCode.REJECTED
+        assert "wrong" not in wrong.stderr + wrong.stdout
+        ok = run("push", str(bundle), "--server", server.base_url, "--format", "json", env={"FHIRCONV_TOKEN": secret})
+        assert ok.exit_code == 0, ok.stderr
+        assert secret not in ok.stdout + ok.stderr
+        verified = run("verify", str(bundle), "--server", server.base_url, env={"FHIRCONV_TOKEN": secret})
+        assert verified.exit_code == 0
+    finally:
+        server.stop()
+
+
+@LOCAL_ONLY
+def test_basic_auth(tmp_path: Path) -> None:
+    server = start_server(extra_args=("--basic", "alice:pw"))
+    try:
+        bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
+        assert run("push", str(bundle), "--server", server.base_url, "--user", "alice:pw").exit_code == 0
+        assert run("push", str(bundle), "--server", server.base_url, "--user", "alice:no").exit_code == 3
+    finally:
+        server.stop()
+
+
+def test_missing_server_and_bad_input_are_usage_errors(tmp_path: Path) -> None:
+    bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
+    assert run("push", str(bundle)).exit_code == ExitCode.USAGE
+    collection = write_bundle(tmp_path / "c.json", {"resourceType": "Bundle", "type": "collection", "entry": []})
+    result = run("push", str(collection), "--server", "http://127.0.0.1:9")
+    assert result.exit_code == ExitCode.INVALID
+    assert "only transaction or batch bundles" in result.stderr
