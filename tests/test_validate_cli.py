@@ -1,0 +1,187 @@
+"""`fhirconv validate`: exit codes 0/1/2, text and OperationOutcome reports, NDJSON and directories, --server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from click.testing import CliRunner
+
+from fhirconv.cli import main
+from fhirconv.cli.validate import offline_findings
+from fhirconv.validation.schema import schema_findings
+from fhirconv.versions import FhirVersion
+
+CORPUS = Path(__file__).parent / "data" / "validate"
+CLEAN_R4 = CORPUS / "clean" / "bundle.R4.json"
+CLEAN_R5 = CORPUS / "clean" / "bundle.R5.json"
+BAD_R4 = CORPUS / "defects" / "R4" / "bad-status-code.json"
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(main, ["validate", *args])
+
+
+def test_valid_bundle_exits_0() -> None:
+    result = run(str(CLEAN_R4))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("valid: 1 file(s), 11 resource(s) checked: 0 error(s)")
+
+
+def test_r5_bundle_needs_the_r5_flag() -> None:
+    assert run("--fhir-version", "R5", str(CLEAN_R5)).exit_code == 0
+    assert run(str(CLEAN_R5)).exit_code == 1
+
+
+def test_invalid_bundle_exits_1_and_names_file_resource_path_layer() -> None:
+    result = run(str(BAD_R4))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == str(BAD_R4)
+    assert lines[1].startswith("  Observation (entry 8, urn:uuid:")
+    assert lines[2].startswith("    error [terminology+schema] Observation.status: code 'done' is not in")
+    assert lines[-1].startswith("INVALID: 1 file(s), 11 resource(s) checked: 1 error(s)")
+
+
+def test_json_format_is_an_operation_outcome_with_expressions() -> None:
+    result = run("--format", "json", str(BAD_R4))
+    assert result.exit_code == 1
+    outcome = json.loads(result.output)
+    assert schema_findings(outcome, FhirVersion.R4) == []
+    assert schema_findings(outcome, FhirVersion.R5) == []
+    [issue] = outcome["issue"]
+    assert issue["severity"] == "error"
+    assert issue["code"] == "code-invalid"
+    assert issue["expression"] == ["Bundle.entry[8].resource.status"]
+    assert "layer=terminology" in issue["diagnostics"]
+
+
+def test_json_format_of_valid_content_has_one_informational_issue() -> None:
+    result = run("--format", "json", str(CLEAN_R4))
+    assert result.exit_code == 0
+    assert json.loads(result.output)["issue"] == [
+        {"severity": "information", "code": "informational", "details": {"text": "no problems found"}}
+    ]
+
+
+def test_ndjson_findings_carry_the_line(tmp_path: Path) -> None:
+    bundle = json.loads(CLEAN_R4.read_text(encoding="utf-8"))
+    resources = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] in ("Patient", "Group")]
+    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    resources.append({**patient, "gender": "unknown-ish"})
+    ndjson = tmp_path / "patients.ndjson"
+    ndjson.write_text("".join(json.dumps(r) + "\n" for r in resources), encoding="utf-8")
+    result = run(str(ndjson))
+    assert result.exit_code == 1
+    assert "  Patient (line 3)" in result.output
+    assert "Patient.gender: code 'unknown-ish'" in result.output
+
+
+def test_directory_is_walked(tmp_path: Path) -> None:
+    shutil.copy(CLEAN_R4, tmp_path / "a.json")
+    (tmp_path / "sub").mkdir()
+    shutil.copy(BAD_R4, tmp_path / "sub" / "b.json")
+    result = run(str(tmp_path))
+    assert result.exit_code == 1
+    assert str(tmp_path / "sub" / "b.json") in result.output
+    assert "2 file(s), 22 resource(s)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "not a FHIR resource"),
+        ('{"a": 1}', "not a FHIR resource"),
+    ],
+)
+def test_unusable_input_exits_2(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "x.json"
+    path.write_text(content, encoding="utf-8")
+    result = run(str(path))
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "hint:" in result.output
+
+
+def test_missing_path_and_bad_arguments_exit_2(tmp_path: Path) -> None:
+    assert run(str(tmp_path / "nope.json")).exit_code == 2
+    assert run("--fhir-version", "R3", str(CLEAN_R4)).exit_code == 2
+    assert run("--format", "xml", str(CLEAN_R4)).exit_code == 2
+    assert run().exit_code == 2
+    assert run("--server", "ftp://x", str(CLEAN_R4)).exit_code == 2
+
+
+def test_offline_findings_is_what_convert_calls() -> None:
+    bad = json.loads(BAD_R4.read_text(encoding="utf-8"))
+    [finding] = offline_findings(bad, FhirVersion.R4)
+    assert finding.expression == "Bundle.entry[8].resource.status"
+    assert offline_findings(json.loads(CLEAN_R4.read_text(encoding="utf-8")), FhirVersion.R4) == []
+
+
+class _FakeServer(BaseHTTPRequestHandler):
+    """A $validate endpoint that flags the Patient entry, the way HAPI reports it."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        body = json.loads(self.rfile.read(length))
+        type(self).seen.append(f"{self.path} {body['resourceType']}")
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "error",
+                    "code": "processing",
+                    "diagnostics": "Patient.birthDate: server says no",
+                    "expression": ["Bundle.entry[6].resource.birthDate"],
+                },
+                {"severity": "information", "code": "informational", "diagnostics": "All OK"},
+            ],
+        }
+        data = json.dumps(outcome).encode()
+        self.send_response(422)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        del format, args  # keep test output quiet
+
+
+@pytest.fixture
+def fake_server() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _FakeServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/fhir"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_server_outcome_is_merged_into_the_report(fake_server: str) -> None:
+    _FakeServer.seen.clear()
+    result = run("--server", fake_server, "--format", "json", str(CLEAN_R4))
+    assert result.exit_code == 1
+    assert _FakeServer.seen == ["/fhir/Bundle/$validate Bundle"]
+    [issue] = json.loads(result.output)["issue"]
+    assert issue["expression"] == ["Bundle.entry[6].resource.birthDate"]
+    assert issue["details"]["text"] == "Patient.birthDate: server says no"
+    assert "layer=server" in issue["diagnostics"]
+    assert "resource=Patient (entry 6, urn:uuid:" in issue["diagnostics"]
+
+
+def test_unreachable_server_exits_4() -> None:
+    result = run("--server", "http://127.0.0.1:9/fhir", str(CLEAN_R4))
+    assert result.exit_code == 4
+    assert "cannot reach the FHIR server" in result.output
