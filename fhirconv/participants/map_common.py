@@ -192,6 +192,20 @@ def fhir_datetime(value: str | None, src: SourceRef, column: str, tz: str | None
     given: with `tz` the time is kept in that zone (seconds added as :00), without it only the date."""
     if value is None or not value.strip():
         return None
+    cached = _DATETIMES.get((value, tz))
+    if cached is not None:
+        return cached
+    out = _fhir_datetime(value, src, column, tz)
+    if len(_DATETIMES) >= 100_000:  # bounded, so memory stays flat on any input
+        _DATETIMES.clear()
+    _DATETIMES[(value, tz)] = out
+    return out
+
+
+_DATETIMES: dict[tuple[str, str | None], str] = {}
+
+
+def _fhir_datetime(value: str, src: SourceRef, column: str, tz: str | None) -> str:
     m = SDTM_DTC_RE.fullmatch(value.strip())
     if m is None:
         raise InputError(f"{column} {value!r} is not an ISO 8601 date/time", field=column, **where(src))

@@ -242,7 +242,8 @@ def write_ndjson(items: Iterable[Keyed], directory: str | Path, version: FhirVer
             handle = handles.get(rtype)
             if handle is None:
                 handle = handles[rtype] = stack.enter_context(atomic_writer(target / f"{rtype}.ndjson"))
-            handle.write(ndjson_line(item, version).decode("utf-8"))
+            # orjson gives UTF-8 bytes: write them to the binary buffer under the text handle.
+            handle.buffer.write(ndjson_line(item, version))
             counts[f"{rtype}.ndjson"] = counts.get(f"{rtype}.ndjson", 0) + 1
     return counts
 
