@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from math import ceil, ldexp
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from fhirconv.errors import InputError
 
@@ -55,6 +55,13 @@ def ibm_to_float(raw: bytes) -> float | None:
     return -value if v >> 63 else value
 
 
+def open_binary(path: Path) -> IO[bytes]:
+    """The file's bytes, decompressed on the fly when its name ends in .gz."""
+    if path.name.lower().endswith(".gz"):
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return path.open("rb")
+
+
 def _text_decoder(encoding: str) -> Callable[[bytes], str | None]:
     def text(raw: bytes) -> str | None:
         # Blanks are how SAS stores a missing character value: the record says None.
@@ -73,9 +80,7 @@ class XptReader:
     def __init__(self, path: str | Path, *, encoding: str = "cp1252") -> None:
         self.path = Path(path)
         self.encoding = encoding
-        self._fh: IO[bytes] = (
-            gzip.open(self.path, "rb") if self.path.name.lower().endswith(".gz") else self.path.open("rb")
-        )
+        self._fh = open_binary(self.path)
         try:
             self.dataset, self.variables = self._read_header()
         except (OSError, EOFError, struct.error, UnicodeDecodeError) as exc:
