@@ -1,0 +1,117 @@
+# ruff: noqa: F811  (pytest fixtures imported from fhir_server.fixture are used as arguments)
+"""Push through a fault-injecting proxy: after every scenario nothing is lost and nothing is duplicated."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from fault_proxy import Fault, FaultProxy
+from fhir_server.fixture import LocalServer, fhir_server, local_server  # noqa: F401  (pytest fixtures)
+from fhir_server.sample import new_system, study_bundle, write_bundle
+
+from fhirconv.cli import main
+from fhirconv.errors import ExitCode
+
+pytestmark = pytest.mark.server
+
+PARTICIPANTS = 6  # 3 study-level + 6 x 5 entries; with --batch-size 5: 7 transactions
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env={}, catch_exceptions=False)
+
+
+def push_via(proxy: FaultProxy, bundle: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    result = run(
+        "push", str(bundle), "--server", proxy.url, "--format", "json", "--batch-size", "5", "--workers", "2", *extra
+    )
+    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else {}
+
+
+def assert_all_there_once(server: str, bundle: Path) -> None:
+    # verify goes straight to the server, not through the proxy
+    result = run("verify", str(bundle), "--server", server, "--format", "json")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0, report["problems"][:5]
+    assert report["totals"] == {"ok": 3 + 5 * PARTICIPANTS, "missing": 0, "duplicated": 0, "different": 0}
+
+
+def new_bundle(tmp_path: Path) -> Path:
+    return write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=PARTICIPANTS))
+
+
+@pytest.mark.parametrize(
+    ("name", "faults", "extra", "retries"),
+    [
+        ("503 with Retry-After", {2: Fault("status", 503, retry_after="1"), 3: Fault("status", 503, "0")}, (), 2),
+        ("429 without Retry-After", {1: Fault("status", 429), 4: Fault("status", 429)}, (), 2),
+        ("502 and 504 from a gateway", {2: Fault("status", 502), 5: Fault("status", 504)}, (), 2),
+        ("connection dropped before the server saw it", {1: Fault("drop"), 3: Fault("drop")}, (), 2),
+        ("connection dropped after the server committed", {2: Fault("drop-after"), 4: Fault("drop-after")}, (), 2),
+        ("answer slower than the timeout", {3: Fault("slow", delay=2.5)}, ("--timeout", "1"), 1),
+        ("slow answer within the timeout", {2: Fault("slow", delay=0.5)}, (), 0),
+    ],
+)
+def test_transient_faults_are_retried(
+    fhir_server: str, tmp_path: Path, name: str, faults: dict[int, Fault], extra: tuple[str, ...], retries: int
+) -> None:
+    bundle = new_bundle(tmp_path)
+    with FaultProxy(fhir_server, faults=faults) as proxy:
+        code, report = push_via(proxy, bundle, *extra)
+    assert code == 0, (name, report.get("failures"))
+    assert len(proxy.faults_hit()) == len(faults), name
+    assert report["timing"]["retries"] == retries
+    assert report["totals"]["failed"] == 0
+    assert_all_there_once(fhir_server, bundle)
+
+
+def test_retry_after_is_honoured(fhir_server: str, tmp_path: Path) -> None:
+    bundle = new_bundle(tmp_path)
+    with FaultProxy(fhir_server, faults={1: Fault("status", 503, retry_after="2")}) as proxy:
+        code, _ = push_via(proxy, bundle, "--workers", "1")
+    assert code == 0
+    posts = [s for s in proxy.log if s.method == "POST"]
+    assert posts[1].at - posts[0].at >= 1.9  # waited as told, not the 0.25-0.5 s first backoff
+
+
+def test_client_errors_are_not_retried(fhir_server: str, tmp_path: Path) -> None:
+    bundle = new_bundle(tmp_path)
+    with FaultProxy(fhir_server, faults={1: Fault("status", 400)}) as proxy:
+        code, report = push_via(proxy, bundle)
+    assert code == ExitCode.REJECTED  # the study chunk failed, so nothing that refers to it was sent
+    assert len([s for s in proxy.log if s.method == "POST"]) == 1
+    assert report["totals"]["failed"] == 3 + 5 * PARTICIPANTS
+    assert report["timing"]["retries"] == 0
+
+
+def test_an_interrupted_run_run_again_completes_without_duplicates(fhir_server: str, tmp_path: Path) -> None:
+    bundle = new_bundle(tmp_path)
+    # From the 4th transaction on the server is gone for longer than the retries last.
+    with FaultProxy(fhir_server, from_post=(4, Fault("status", 503))) as proxy:
+        code, report = push_via(proxy, bundle, "--retries", "1", "--workers", "1")
+    assert code == ExitCode.PARTIAL
+    assert report["chunks"]["ok"] == 3
+    assert report["totals"]["created"] == 3 + 5 * 2
+    with FaultProxy(fhir_server) as proxy:
+        code, report = push_via(proxy, bundle)
+    assert code == 0
+    assert report["totals"]["unchanged"] == 3 + 5 * 2
+    assert report["totals"]["created"] == 5 * (PARTICIPANTS - 2)
+    assert_all_there_once(fhir_server, bundle)
+
+
+@pytest.mark.skipif(bool(os.environ.get("FHIRCONV_TEST_SERVER")), reason="restarts a local server")
+def test_server_restarted_in_the_middle_of_an_upload(local_server: LocalServer, tmp_path: Path) -> None:
+    bundle = new_bundle(tmp_path)
+    proxy = FaultProxy(local_server.base_url, faults={3: Fault("restart")}, on_restart=local_server.restart)
+    with proxy:
+        code, report = push_via(proxy, bundle)
+    assert code == 0, report.get("failures")
+    assert proxy.faults_hit() == ["restart"]
+    assert report["totals"]["failed"] == 0
+    assert_all_there_once(local_server.base_url, bundle)
