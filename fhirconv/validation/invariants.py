@@ -101,6 +101,75 @@ def _names(expression: str) -> frozenset[str] | None:
     return frozenset(n for n in _NAME.findall(text) if n not in _KEYWORDS)
 
 
+def _split_top(expression: str, op: str) -> list[str]:
+    """Split at ` op ` outside parentheses and string literals."""
+    parts, depth, quoted, start = [], 0, False, 0
+    i = 0
+    token = f" {op} "
+    while i < len(expression):
+        ch = expression[i]
+        if ch == "'" and (i == 0 or expression[i - 1] != "\\"):
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and expression.startswith(token, i):
+            parts.append(expression[start:i].strip())
+            i += len(token)
+            start = i
+            continue
+        i += 1
+    parts.append(expression[start:].strip())
+    return parts
+
+
+# atom → (truth when the element is absent, truth when present); None where presence alone does not decide.
+_ATOM_TRUTH: dict[str, tuple[bool, bool | None]] = {
+    "empty()": (True, False),
+    "exists()": (False, True),
+    "hasValue().not()": (True, None),
+    "exists().not()": (True, False),
+    "empty().not()": (False, True),
+}
+_ATOM = re.compile(r"^\(?([A-Za-z]\w*)\.(" + "|".join(map(re.escape, _ATOM_TRUTH)) + r")\)?$")
+Atom = tuple[str, str]
+
+
+def _present(node: dict[str, Any], name: str, *, value_only: bool) -> bool:
+    """Is the element there? A primitive that has only extensions (`_name`) exists, but has no value."""
+    for key, value in node.items():
+        bare = key[1:] if key.startswith("_") and not value_only else key
+        if _names_element(name, bare) and value not in (None, [], {}):
+            return True
+    return False
+
+
+def _truth(atom: Atom, node: dict[str, Any]) -> bool | None:
+    name, test = atom
+    absent, present = _ATOM_TRUTH[test]
+    return present if _present(node, name, value_only=test.startswith("hasValue")) else absent
+
+
+def _shortcuts(expression: str) -> tuple[list[Atom], Atom | None]:
+    """Exact short-circuits read off the expression's top level: `A or B or ...` holds when any simple
+    atom A (`x.empty()`, `x.exists()`, ...) holds; `A implies B` holds when the simple atom A is false."""
+    if " xor " in expression:
+        return [], None
+    sides = _split_top(expression, "implies")
+    if len(sides) == 2:
+        match = _ATOM.match(sides[0])
+        return [], (match.group(1), match.group(2)) if match else None
+    if len(sides) > 2:
+        return [], None
+    atoms = []
+    for part in _split_top(expression, "or"):
+        match = _ATOM.match(part)
+        if match:
+            atoms.append((match.group(1), match.group(2)))
+    return atoms, None
+
+
 @dataclass(frozen=True, slots=True)
 class Invariant:
     key: str
@@ -110,17 +179,21 @@ class Invariant:
     run: Callable[..., list[Any]]
     names: frozenset[str] | None  # see _names
     true_when_absent: bool  # the expression holds on a node that has none of `names`
+    any_of: tuple[Atom, ...] = ()  # top-level `or` atoms: one true atom makes the whole true
+    premise: Atom | None = None  # `premise implies ...`: a false premise makes the whole true
 
     def certainly_true(self, node: dict[str, Any]) -> bool:
         check = _CERTAINLY_TRUE.get(self.key)
-        if check is not None:
-            return check(node)
+        if check is not None and check(node):
+            return True
+        if any(_truth(atom, node) is True for atom in self.any_of):
+            return True
+        if self.premise is not None and _truth(self.premise, node) is False:
+            return True
         if self.names is None or not self.true_when_absent:
             return False
         # `value` also names valueQuantity, valueString, ... (choice elements).
-        return not any(
-            k == n or (k.startswith(n) and k[len(n) : len(n) + 1].isupper()) for k in node for n in self.names
-        )
+        return not any(_names_element(n, k) for k in node for n in self.names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +230,8 @@ def compiled(version: FhirVersion) -> Compiled:
                     holds = run(_typed({}, node_type), {}) == [True]
                 except Exception:
                     holds = False
-            invariant = Invariant(key, sev, human, expression, run, names, holds)
+            any_of, premise = _shortcuts(expression)
+            invariant = Invariant(key, sev, human, expression, run, names, holds, tuple(any_of), premise)
             by_type.setdefault(node_type, []).append(invariant)
     return Compiled(by_type, sorted(skipped))
 
