@@ -1,0 +1,130 @@
+"""One row-iterator interface over the tabular files participant data come in: CSV and SAS XPORT."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+from fhirconv.errors import InputError
+from fhirconv.participants.xpt import Value, XptReader, open_binary
+
+__all__ = ["TABLE_SUFFIXES", "Table", "Value", "open_table", "table_stem"]
+
+# Recognised file names: <stem><suffix>, e.g. lb.xpt, LB.XPT.gz, dm.csv. Compared case-insensitively.
+TABLE_SUFFIXES = (".xpt.gz", ".xpt", ".csv.gz", ".csv")
+
+
+def table_stem(path: Path) -> str | None:
+    """The table name a file carries (lower case, e.g. "supplb"), or None for a file that is not a table."""
+    name = path.name.lower()
+    for suffix in TABLE_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return None
+
+
+class Table:
+    """A table file opened for reading: `columns`, then rows streamed once by `rows()` or `tuples()`.
+
+    Row numbers are 1-based data rows (the CSV header is not counted), as errors and the summary give
+    them. Values: str, float (XPT numerics only; CSV gives text) or None for a blank / missing value.
+    """
+
+    def __init__(self, path: str | Path, *, encoding: str | None = None) -> None:
+        self.path = Path(path)
+        self.name = self.path.name  # how errors and the row counts name the file
+        self._xpt: XptReader | None = None
+        self._csv: Iterator[list[str]] | None = None
+        self._text: io.TextIOWrapper | None = None
+        lower = self.name.lower()
+        if lower.endswith((".xpt", ".xpt.gz")):
+            self._xpt = XptReader(self.path, encoding=encoding or "cp1252")
+            self.columns = self._xpt.columns
+        elif lower.endswith((".csv", ".csv.gz")):
+            self._open_csv(encoding or "utf-8-sig")  # -sig: a byte-order mark is dropped, not a column
+        else:
+            raise InputError(
+                "not a table file", file=self.name, hint="participant tables are .csv or .xpt (optionally .gz)"
+            )
+
+    def _open_csv(self, encoding: str) -> None:
+        self._text = io.TextIOWrapper(open_binary(self.path), encoding=encoding, newline="")
+        self._csv = csv.reader(self._text)
+        try:
+            header = next(self._csv, None)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            self.close()
+            raise self._error(f"cannot read the header: {exc}", 0) from exc
+        if not header or not any(h.strip() for h in header):
+            self.close()
+            raise self._error("the file has no header row", 0)
+        self.columns = [h.strip() for h in header]
+        seen: set[str] = set()
+        for col in self.columns:
+            if col in seen:
+                self.close()
+                raise InputError(f"column {col!r} appears twice in the header", file=self.name, field=col)
+            seen.add(col)
+
+    def _error(self, message: str, row: int) -> InputError:
+        return InputError(
+            message,
+            file=self.name,
+            record=f"row {row}" if row else "header",
+            hint="save the file as UTF-8 CSV with one header row" if self._csv is not None else None,
+        )
+
+    def tuples(self, columns: list[str] | None = None) -> Iterator[tuple[int, tuple[Value, ...]]]:
+        """(row number, values of `columns` in that order); all columns when None."""
+        wanted = self.columns if columns is None else columns
+        missing = [c for c in wanted if c not in self.columns]
+        if missing:
+            raise InputError(f"no column {missing[0]!r}", file=self.name, field=missing[0])
+        if self._xpt is not None:
+            yield from enumerate(self._xpt.iter_tuples(wanted), start=1)
+            return
+        assert self._csv is not None
+        index = [self.columns.index(c) for c in wanted]
+        width = len(self.columns)
+        row_no = 0
+        try:
+            for raw in self._csv:
+                row_no += 1
+                if len(raw) != width:
+                    if not raw:
+                        continue  # an empty line holds no record; numbering still follows the file's lines
+                    raise self._error(f"{len(raw)} values where the header has {width} columns", row_no)
+                yield row_no, tuple([raw[i].strip() or None for i in index])
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise self._error(f"cannot read the row: {exc}", row_no + 1) from exc
+
+    def rows(self) -> Iterator[tuple[int, dict[str, Value]]]:
+        """(row number, {column: value}) for every row."""
+        names = self.columns
+        for row_no, values in self.tuples():
+            yield row_no, dict(zip(names, values, strict=True))
+
+    def close(self) -> None:
+        if self._xpt is not None:
+            self._xpt.close()
+        if self._text is not None:
+            self._text.close()
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def open_table(path: str | Path, *, encoding: str | None = None) -> Table:
+    """Open a CSV (UTF-8, BOM tolerated) or SAS XPORT (cp1252) table, either optionally gzipped."""
+    try:
+        return Table(path, encoding=encoding)
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror or exc}", file=str(path)) from exc
