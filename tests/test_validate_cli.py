@@ -185,3 +185,10 @@ def test_unreachable_server_exits_4() -> None:
     result = run("--server", "http://127.0.0.1:9/fhir", str(CLEAN_R4))
     assert result.exit_code == 4
     assert "cannot reach the FHIR server" in result.output
+
+
+def test_show_skipped_lists_what_is_not_checked() -> None:
+    result = run("--show-skipped", "--fhir-version", "R5")
+    assert result.exit_code == 0
+    assert "http://hl7.org/fhir/ValueSet/all-languages: CodeSystem urn:ietf:bcp:47" in result.output
+    assert "  Range rng-2: fhirpathpy lacks comparable()" in result.output

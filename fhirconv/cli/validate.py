@@ -9,7 +9,7 @@ import click
 
 from fhirconv.errors import ExitCode, UsageError
 from fhirconv.validation.findings import Finding
-from fhirconv.validation.report import operation_outcome, summary_line, text_report
+from fhirconv.validation.report import coverage_report, operation_outcome, summary_line, text_report
 from fhirconv.validation.run import OFFLINE_LAYERS, validate_content, validate_paths
 from fhirconv.versions import FhirVersion
 
@@ -27,7 +27,7 @@ def _version(_ctx: click.Context, _param: click.Parameter, value: str) -> FhirVe
 
 
 @click.command("validate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option(
     "--fhir-version",
     "version",
@@ -45,12 +45,22 @@ def _version(_ctx: click.Context, _param: click.Parameter, value: str) -> FhirVe
     help="text: grouped by file, resource and element; json: a FHIR OperationOutcome.",
 )
 @click.option("--server", metavar="URL", help="Also run this FHIR server's $validate and merge its findings.")
-def validate(paths: tuple[str, ...], version: FhirVersion, fmt: str, server: str | None) -> None:
+@click.option(
+    "--show-skipped",
+    is_flag=True,
+    help="List what the offline layers cannot check (value sets, invariants) and why, then exit.",
+)
+def validate(paths: tuple[str, ...], version: FhirVersion, fmt: str, server: str | None, show_skipped: bool) -> None:
     """Validate FHIR JSON: a Bundle, a resource, NDJSON, or directories of them.
 
     Layers: structure (fhir.resources models), the official JSON Schema, required-binding terminology,
     FHIRPath invariants, bundle integrity, and optionally the server's $validate.
     Exit status: 0 valid, 1 invalid, 2 unusable input or arguments."""
+    if show_skipped:
+        click.echo(coverage_report(version), nl=False)
+        return
+    if not paths:
+        raise UsageError("no PATH given", hint="fhirconv validate FILE_OR_DIR... (see --help)")
     extra = None
     if server is not None:
         if not server.startswith(("http://", "https://")):

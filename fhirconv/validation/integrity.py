@@ -170,7 +170,7 @@ def _references(
             findings.append(
                 _finding(
                     f"{node.path}.type",
-                    f"Reference.type is {declared!r} but the reference points at a {target_type}",
+                    f"Reference.type is {declared!r} but the reference points at {_a(target_type)}",
                     "reference-type-mismatch",
                     context,
                 )

@@ -94,3 +94,15 @@ def _diagnostics(f: Finding) -> str:
         parts.append(f"line={f.line}")
     parts.append(f"resource={f.resource_label}")
     return "; ".join(parts)
+
+
+def coverage_report(version: Any) -> str:
+    """What the offline layers do not check in `version`, and why: nothing is skipped silently."""
+    from fhirconv.validation.invariants import compiled
+    from fhirconv.validation.terminology import unexpandable_valuesets
+
+    lines = [f"FHIR {version}: required value sets not expandable offline (codes bound to them are not checked):"]
+    lines += [f"  {url}: {why}" for url, why in sorted(unexpandable_valuesets(version).items())]
+    lines.append(f"FHIR {version}: invariants not evaluated with FHIRPath:")
+    lines += [f"  {element} {key}: {why}" for element, key, why in compiled(version).skipped]
+    return "\n".join(lines) + "\n"

@@ -182,6 +182,8 @@ def _translate(checker: _Checker, error: ValidationError, base: str, context: di
             for key in error.instance
             if key not in allowed
         ]
+    if error.instance is None:
+        return [make("null is not allowed in FHIR JSON (leave the element out)", "null-value")]
     if validator == "required":
         missing = re.match(r"'([^']+)'", error.message)
         name = missing.group(1) if missing else "?"
