@@ -80,6 +80,20 @@ def test_blame_by_entry_index_then_by_quoted_url() -> None:
     )
     assert list(blame(es, hapi_style)) == [1]
     assert blame(es, ServerRejected("nothing useful", status=400)) == {}
+    es[0].resource["birthDate"] = "1999-13-45"
+    parse_error = ServerRejected(
+        "rejected",
+        status=400,
+        outcome={
+            "issue": [
+                {
+                    "severity": "error",
+                    "diagnostics": 'HAPI-1821: [element="birthDate"] Invalid attribute value "1999-13-45"',
+                }
+            ]
+        },
+    )
+    assert list(blame(es, parse_error)) == [0]
 
 
 def test_location_parsing() -> None:

@@ -20,6 +20,7 @@ from fhirconv.transport.errors import AuthenticationFailed, ServerUnreachable, T
 
 # HAPI marks no-op writes in the entry's outcome (hapi-fhir-storage-response-code).
 UNCHANGED_CODES = frozenset({"SUCCESSFUL_UPDATE_NO_CHANGE", "SUCCESSFUL_CREATE_WITH_CONDITIONAL_MATCH"})
+_QUOTED = re.compile(r'"([^"]{3,200})"')
 _ENTRY_INDEX = re.compile(r"[Ee]ntry\s*\[?\s*(\d+)\s*\]?")
 _LOCATION = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]*)?/?$")
 
@@ -216,7 +217,8 @@ class Pusher:
 def blame(entries: list[Entry], exc: TransportError) -> dict[int, str]:
     """Map the issues of a rejected transaction to the chunk entries that caused them: by `Bundle.entry[n]` in
     expression/location/diagnostics (HAPI and our test server), else by a fullUrl, request URL or identifier
-    quoted in the diagnostics."""
+    quoted in the diagnostics, else by a quoted value that only one entry holds. Unattributed issues are
+    reported against the whole chunk by the caller."""
     issues = (exc.outcome or {}).get("issue") or []
     if not issues:
         issues = [{"severity": "error", "diagnostics": exc.message}]
@@ -235,9 +237,29 @@ def blame(entries: list[Entry], exc: TransportError) -> dict[int, str]:
                 for i, e in enumerate(entries)
                 if (e.full_url and e.full_url in blob) or e.url in blob or (e.identifier and e.identifier in blob)
             }
+        if not targets:
+            targets = _by_quoted_value(entries, blob)
         for i in targets:
             found.setdefault(i, []).append(text)
     return {i: status + "; ".join(texts) for i, texts in found.items()}
+
+
+def _by_quoted_value(entries: list[Entry], text: str) -> set[int]:
+    """HAPI's parse errors quote the bad value (`Invalid attribute value "1999-13-45"`) but not the entry:
+    blame the one entry whose resource holds that exact value, if exactly one does."""
+    quoted = set(_QUOTED.findall(text))
+    if not quoted:
+        return set()
+    hits = {i for i, e in enumerate(entries) if quoted & set(_string_values(e.resource))}
+    return hits if len(hits) == 1 else set()
+
+
+def _string_values(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _string_values(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _string_values(v)]
+    return [node] if isinstance(node, str) else []
 
 
 def _status(text: object) -> int:
