@@ -212,3 +212,12 @@ def test_missing_server_and_bad_input_are_usage_errors(tmp_path: Path) -> None:
     result = run("push", str(collection), "--server", "http://127.0.0.1:9")
     assert result.exit_code == ExitCode.INVALID
     assert "only transaction or batch bundles" in result.stderr
+
+
+def test_insecure_warns_once_and_still_pushes(fhir_server: str, tmp_path: Path) -> None:
+    bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
+    result = run("push", str(bundle), "--server", fhir_server, "--insecure")
+    assert result.exit_code == 0
+    assert result.stderr.count("warning: --insecure") == 1
+    missing_ca = run("push", str(bundle), "--server", fhir_server, "--ca-bundle", str(tmp_path / "nope.pem"))
+    assert missing_ca.exit_code == ExitCode.USAGE
