@@ -69,3 +69,25 @@ GOLDEN = sorted((DATA / "golden").rglob("*.R[45].json")) if (DATA / "golden").is
 def test_golden_converter_output_passes(path: Path) -> None:
     version = FhirVersion(path.name.rsplit(".", 2)[1])
     assert _problems(validate_content(_load(path), version)) == []
+
+
+OFFICIAL = CORPUS / "official"
+OFFICIAL_CLEAN = sorted(OFFICIAL.glob("R[45]/*.json"))
+
+
+@pytest.mark.parametrize("path", OFFICIAL_CLEAN, ids=[f"{p.parent.name}/{p.name}" for p in OFFICIAL_CLEAN])
+def test_official_examples_pass(path: Path) -> None:
+    # Content from another producer: the spec's own examples of the resource types fhirconv writes.
+    assert _problems(validate_content(_load(path), FhirVersion(path.parent.name))) == []
+
+
+def test_official_examples_with_real_defects_are_flagged() -> None:
+    r4 = validate_content(_load(OFFICIAL / "flawed" / "R4-Observation-clinical-gender.json"), FhirVersion.R4)
+    assert _problems(r4) == [("integrity", "Observation.performer[0].reference", "wrong-target-type", [])]
+    r5 = validate_content(
+        _load(OFFICIAL / "flawed" / "R5-ResearchSubject-example-crossover-placebo-to-drug.json"), FhirVersion.R5
+    )
+    assert _problems(r5) == [
+        ("integrity", "ResearchSubject.study.reference", "bad-reference", []),
+        ("integrity", "ResearchSubject.subject.reference", "bad-reference", []),
+    ]

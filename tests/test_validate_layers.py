@@ -24,14 +24,17 @@ SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
 
 
 def _corpus() -> list[tuple[FhirVersion, dict[str, Any]]]:
-    """Every resource of the clean bundles and of the defect corpus."""
+    """Every resource of the clean bundles, the defect corpus and the official examples."""
     out = []
     for path in sorted(CORPUS.rglob("*.json")):
         if path.name == "manifest.json":
             continue
-        version = FhirVersion.R5 if ".R5." in path.name or "/R5/" in str(path) else FhirVersion.R4
-        bundle = json.loads(path.read_text(encoding="utf-8"))
-        out += [(version, e["resource"]) for e in bundle.get("entry", []) if isinstance(e.get("resource"), dict)]
+        r5 = ".R5." in path.name or path.name.startswith("R5-") or path.parent.name == "R5"
+        version = FhirVersion.R5 if r5 else FhirVersion.R4
+        content = json.loads(path.read_text(encoding="utf-8"))
+        if content.get("resourceType") != "Bundle":
+            out.append((version, content))
+        out += [(version, e["resource"]) for e in content.get("entry", []) if isinstance(e.get("resource"), dict)]
     return out
 
 

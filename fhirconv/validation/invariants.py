@@ -263,12 +263,13 @@ def invariant_findings(resource: dict[str, Any], version: FhirVersion) -> list[F
             try:
                 result = inv.run(_typed(node.value, node.type), env)
             except Exception as exc:
+                # fhirpathpy's limit, not a fault of the content: a note, not a warning.
                 findings.append(
                     Finding(
-                        Severity.WARNING,
+                        Severity.INFORMATION,
                         Layer.INVARIANT,
                         node.path,
-                        f"{inv.key}: could not be evaluated ({type(exc).__name__}: {exc})",
+                        f"{inv.key}: not checked: fhirpathpy could not evaluate it ({type(exc).__name__})",
                         f"{inv.key}-not-evaluated",
                         **context,
                     )
