@@ -48,11 +48,7 @@ LB_TESTS = [
 
 
 def study_context(study_id: str) -> Context:
-    study = Study(nct_id=study_id, arm_groups=[ArmGroup("Placebo")])
-    try:
-        return Context.for_study(study)
-    except ImportError:  # the study keys module is not installed: same shape of identifiers
-        return Context(study, "https://fhirconv.dev/fhir/sid/study-id", study_id, {"PLACEBO": "Placebo"}, {})
+    return Context.for_study(Study(nct_id=study_id, arm_groups=[ArmGroup("Placebo")]))
 
 
 def generated_lb(rows: int, seed: int = 20200402) -> Iterator[Measurement]:

@@ -22,15 +22,7 @@ PATIENT_SYSTEM = f"{SID_BASE}/NCT04382547/usubjid"
 
 
 def ctx(tz: str | None = None) -> Context:
-    # Built directly (not via Context.for_study) so these tests do not depend on the study keys module.
-    return Context(
-        STUDY,
-        "https://clinicaltrials.gov",
-        "NCT04382547",
-        {a.label.upper(): a.label for a in STUDY.arm_groups},
-        {"mesenchymal stem cells": "arm-1", "control": "arm-2"},
-        tz,
-    )
+    return Context.for_study(STUDY, tz=tz)
 
 
 def participant(**kw: object) -> Participant:

@@ -60,8 +60,7 @@ def pilot_measurements() -> list[Measurement]:
 
 
 def pilot_ctx(tz: str | None = None) -> Context:
-    study = Study(nct_id="CDISCPILOT01", arm_groups=[ArmGroup("Placebo")])
-    return Context(study, "https://fhirconv.dev/fhir/sid/study-id", "CDISCPILOT01", {"PLACEBO": "Placebo"}, {}, tz)
+    return Context.for_study(Study(nct_id="CDISCPILOT01", arm_groups=[ArmGroup("Placebo")]), tz=tz)
 
 
 @pytest.mark.parametrize("version", [FhirVersion.R4, FhirVersion.R5])

@@ -24,8 +24,6 @@ from fhirconv.participants.records import (
 from fhirconv.study import ArmGroup, Study
 from fhirconv.versions import FhirVersion
 
-pytest.importorskip("fhirconv.mapping.keys", reason="the study keys module is written in parallel")
-
 STUDY = Study(nct_id="NCT04382547", arm_groups=[ArmGroup("mesenchymal stem cells"), ArmGroup("control")])
 
 

@@ -14,13 +14,14 @@ from urllib.parse import quote
 
 from fhirconv.bundle import Keyed, reference
 from fhirconv.errors import InputError, MappingDataError, UnmappedCodeError
+from fhirconv.mapping import keys
 from fhirconv.participants.records import AdverseEventRecord, Disposition, Measurement, Participant, SourceRef
 from fhirconv.study import Study
 
 # Identifier namespace for participant-level business identifiers. SDTM identifiers (USUBJID, --SEQ)
 # are only unique within one study, so every system is scoped to the study's own key
 # (fhirconv.mapping.keys.study_key): <SID_BASE>/<study id>/<kind>. Documented in mappings/README.md.
-SID_BASE = "https://fhirconv.dev/fhir/sid/study"
+SID_BASE = f"{keys.SID_BASE}/study"
 # CDISC publishes no FHIR code system URI for SDTM submission values; fhirconv uses one per codelist
 # variable, as the ConceptMaps in mappings/conceptmaps/sdtm-*.json do (see mappings/README.md).
 CDISC_CT = "http://www.cdisc.org/sdtm-ct/"
@@ -44,10 +45,10 @@ _COMPARATOR_RE = re.compile(r"(<=|>=|<|>)\s*(-?[0-9]+(\.[0-9]+)?)")
 
 
 def mapping_dir() -> Path:
-    """Where mappings/ lives: inside the wheel (fhirconv/_mappings) or, editable, beside the package."""
-    here = Path(__file__).resolve().parents[1]
-    packaged = here / "_mappings"
-    return packaged if packaged.is_dir() else here.parent / "mappings"
+    """The mappings/ folder (inside the wheel or beside the package), as fhirconv.conceptmaps finds it."""
+    from fhirconv.conceptmaps import mapping_root
+
+    return Path(str(mapping_root()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,30 +61,34 @@ class CodeEntry:
 
 @cache
 def code_table(map_id: str) -> dict[str, CodeEntry]:
-    """The elements of ConceptMap `map_id` by source code, with the target system put on each target.
+    """The elements of ConceptMap `map_id` by source code, every target with its dependsOn.
 
-    Per-row mapping needs a plain dict lookup, and it needs what a single translate() call does not give:
-    noMap entries (a known code without a target) and dependsOn (unit-dependent LOINC codes)."""
+    fhirconv.conceptmaps.load validates the map and gives each code's first target; the participant
+    mapping also needs the other targets and their dependsOn (unit-dependent LOINC codes), so it reads
+    those from the same, already validated, file."""
+    from fhirconv.conceptmaps import load
+
+    table = load(map_id)
     path = mapping_dir() / "conceptmaps" / f"{map_id}.json"
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise MappingDataError(
-            f"cannot load ConceptMap {map_id}: {exc}", file=str(path), hint="reinstall fhirconv"
-        ) from exc
-    table: dict[str, CodeEntry] = {}
+    except (OSError, ValueError) as exc:  # pragma: no cover - load() just read it
+        raise MappingDataError(f"cannot load ConceptMap {map_id}: {exc}", file=str(path)) from exc
+    out: dict[str, CodeEntry] = {}
     for group in doc.get("group", []):
-        system = group.get("target")
         for element in group.get("element", []):
+            code = element["code"]
+            if code in out:
+                continue  # the first group wins, as in fhirconv.conceptmaps
             targets = []
-            for target in element.get("target", []):
-                coding = {"system": system, "code": target["code"]}
+            for target in [] if element.get("noMap") else element.get("target", []):
+                coding = {"system": group["target"], "code": target["code"]}
                 if target.get("display"):
                     coding["display"] = target["display"]
                 depends = {d["attribute"]: d.get("valueCode") for d in target.get("dependsOn", [])}
                 targets.append({"coding": coding, "depends": depends})
-            table[element["code"]] = CodeEntry(element.get("display"), tuple(targets))
-    return table
+            out[code] = CodeEntry(table.entries[code].display, tuple(targets))
+    return out
 
 
 def translate(
@@ -128,13 +133,11 @@ class Context:
 
     @classmethod
     def for_study(cls, study: Study, *, tz: str | None = None) -> Context:
-        from fhirconv.mapping.keys import arm_link_ids, study_key
-
-        system, value = study_key(study.nct_id)
+        system, value = keys.study_key(study.nct_id)
         labels = {arm.label.upper(): arm.label for arm in study.arm_groups}
         if tz is not None and not re.fullmatch(r"Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00", tz):
             raise InputError(f"time zone {tz!r} is not Z or ±hh:mm", hint="e.g. --timezone +01:00")
-        return cls(study, system, value, labels, arm_link_ids(study), tz)
+        return cls(study, system, value, labels, keys.arm_link_ids(study), tz)
 
     def system(self, kind: str) -> str:
         """The identifier system of `kind` (usubjid, observation, adverse-event) within this study."""
