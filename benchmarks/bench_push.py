@@ -23,6 +23,7 @@ from fhir_server.sample import new_system, study_bundle  # noqa: E402
 
 from fhirconv.push import Pusher, PushOptions  # noqa: E402
 from fhirconv.push.entries import bundle_entries  # noqa: E402
+from fhirconv.push.verify import verify  # noqa: E402
 from fhirconv.transport import FhirClient, ServerConfig, check_capability  # noqa: E402
 from fhirconv.versions import FhirVersion  # noqa: E402
 
@@ -42,6 +43,13 @@ def one_round(server: str, resources: int, batch_size: int, workers: int, again:
         rounds = [("create", pusher.push([("bench", entries)]))]
         if again:
             rounds.append(("re-run", pusher.push([("bench", entries)])))
+            t0 = time.perf_counter()
+            checked = verify([("bench", entries)], client, batch_size=200)
+            took = time.perf_counter() - t0
+            print(
+                f"verify  {checked.checked} resources in {took:6.1f} s = {checked.checked / took:7.0f} resources/s; "
+                f"problems {len(checked.problems)}"
+            )
     for label, report in rounds:
         n = report.resources
         inside = report.elapsed - report.wait_seconds if workers == 1 else None
