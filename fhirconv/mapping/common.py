@@ -1,0 +1,343 @@
+"""Pieces both ResearchStudy mappings share: identifiers, organisations, sites, contacts, eligibility, text."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fhirconv.bundle import Keyed, reference
+from fhirconv.conceptmaps import concept, display, translate
+from fhirconv.errors import InputError
+from fhirconv.mapping import keys
+from fhirconv.study import Age, Contact, Location, Mesh, Org, Study
+from fhirconv.versions import FhirVersion
+
+MESH_SYSTEM = "https://www.nlm.nih.gov/mesh"  # HL7 Terminology CodeSystem MeSH (terminology.hl7.org/CodeSystem-MeSH)
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+TITLE_TYPE = "http://terminology.hl7.org/CodeSystem/title-type"
+PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/"
+
+# Group.characteristic codes: LOINC 46098-0 "Sex" and 30525-0 "Age" (as FHIR's own Group examples and
+# eligibility profiles use them); the rest have no standard code and are named in text.
+SEX_CODE = {"coding": [{"system": LOINC, "code": "46098-0", "display": "Sex"}], "text": "Sex"}
+AGE_CODE = {"coding": [{"system": LOINC, "code": "30525-0", "display": "Age"}], "text": "Age"}
+
+
+def clean(text: str | None) -> str | None:
+    """Stripped text, None for absent or blank (absent fields produce no elements)."""
+    if text is None:
+        return None
+    t = text.strip()
+    return t or None
+
+
+def identifiers(study: Study) -> list[dict[str, Any]]:
+    """NCT ID (official), old NCT aliases, the sponsor's own study id and the secondary ids."""
+    system, value = keys.study_key(study.nct_id)
+    out: list[dict[str, Any]] = [{"use": "official", "system": system, "value": value}]
+    for alias in study.nct_id_aliases:
+        if clean(alias):
+            out.append({"use": "old", "system": keys.CTGOV_SYSTEM, "value": alias.strip()})
+    org_id = clean(study.org_study_id)
+    if org_id:
+        ident: dict[str, Any] = {"use": "secondary", "type": {"text": "Organization's Unique Protocol ID"},
+                                 "value": org_id}
+        org_name = clean(study.organization.name) if study.organization else None
+        if org_name:
+            ident["assigner"] = {"display": org_name}
+        out.append(ident)
+    for sid in study.secondary_ids:
+        sid_value = clean(sid.id)
+        if not sid_value:
+            continue
+        ident = {"use": "secondary", "value": sid_value}
+        if sid.type:
+            ident["type"] = {"text": display("ctgov-secondary-id-type", sid.type, field="secondaryIdInfos.type")}
+        domain = clean(sid.domain)
+        if domain:
+            ident["assigner"] = {"display": domain}
+        out.append(ident)
+    return out
+
+
+def markdown(*parts: str | None) -> str | None:
+    """Non-empty parts joined as paragraphs (the registry's text fields are markdown already)."""
+    kept = [p.strip() for p in parts if p and p.strip()]
+    return "\n\n".join(kept) if kept else None
+
+
+def date_period(study: Study) -> dict[str, str] | None:
+    period: dict[str, str] = {}
+    if study.start_date and clean(study.start_date.date):
+        period["start"] = study.start_date.date.strip()
+    if study.completion_date and clean(study.completion_date.date):
+        period["end"] = study.completion_date.date.strip()
+    return period or None
+
+
+def phase(study: Study) -> dict[str, Any] | None:
+    """The phase CodeableConcept; combined phases (PHASE1 + PHASE2) are one code (phase-1-phase-2)."""
+    phases = [p for p in study.design.phases if p]
+    if not phases:
+        return None
+    order = ("NA", "EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4")
+    code = "/".join(sorted(dict.fromkeys(phases), key=lambda p: order.index(p) if p in order else len(order)))
+    return {"coding": [translate("ctgov-phase", code, field="designModule.phases")],
+            "text": display("ctgov-phase", code, field="designModule.phases")}
+
+
+def design_concepts(study: Study) -> list[dict[str, Any]]:
+    """Study type and design characteristics as CodeableConcepts (SEVCO where it has a code), each with
+    the registry's words as text; R4 `category`, R5 `studyDesign`."""
+    d = study.design
+    out: list[dict[str, Any]] = []
+    singles = (
+        ("ctgov-study-type", d.study_type, "designModule.studyType", "Study type"),
+        ("ctgov-allocation", d.allocation, "designModule.designInfo.allocation", "Allocation"),
+        ("ctgov-intervention-model", d.intervention_model, "designModule.designInfo.interventionModel",
+         "Intervention model"),
+        ("ctgov-observational-model", d.observational_model, "designModule.designInfo.observationalModel",
+         "Observational model"),
+        ("ctgov-time-perspective", d.time_perspective, "designModule.designInfo.timePerspective",
+         "Time perspective"),
+        ("ctgov-masking", d.masking, "designModule.designInfo.maskingInfo.masking", "Masking"),
+    )
+    for map_id, code, field, label in singles:
+        if code:
+            out.append(concept(map_id, code, field=field, label=label))
+    for who in d.who_masked:
+        out.append(concept("ctgov-who-masked", who, field="designModule.designInfo.maskingInfo.whoMasked",
+                           label="Masked"))
+    sampling = study.eligibility.sampling_method
+    if sampling:
+        out.append(concept("ctgov-sampling-method", sampling, field="eligibilityModule.samplingMethod",
+                           label="Sampling method"))
+    return out
+
+
+def primary_purpose(study: Study) -> dict[str, Any] | None:
+    code = study.design.primary_purpose
+    if not code:
+        return None
+    return concept("ctgov-primary-purpose", code, field="designModule.designInfo.primaryPurpose")
+
+
+def mesh_concept(mesh_id: str, term: str) -> dict[str, Any]:
+    return {"coding": [{"system": MESH_SYSTEM, "code": mesh_id, "display": term}], "text": term}
+
+
+def _meshes(items: list[Mesh]) -> list[tuple[str, str]]:
+    """(id, term) of the derived MeSH terms that carry an id (older formats give terms only), once each."""
+    out: dict[str, str] = {}
+    for m in items:
+        mesh_id, term = clean(m.id), clean(m.term)
+        if mesh_id and term and mesh_id not in out:
+            out[mesh_id] = term
+    return list(out.items())
+
+
+def conditions(study: Study) -> list[dict[str, Any]]:
+    """Conditions as the record names them, MeSH-coded where the derived section has the same term; derived
+    MeSH terms that match no condition follow, coded (they are the registry's own indexing)."""
+    meshes = _meshes(study.condition_meshes)
+    by_term = {term.lower(): (mesh_id, term) for mesh_id, term in reversed(meshes)}
+    used: set[str] = set()
+    out: list[dict[str, Any]] = []
+    for cond in study.conditions:
+        text = clean(cond)
+        if not text:
+            continue
+        hit = by_term.get(text.lower())
+        if hit is not None:
+            used.add(hit[0])
+            out.append({"coding": mesh_concept(*hit)["coding"], "text": text})
+        else:
+            out.append({"text": text})
+    out.extend(mesh_concept(mesh_id, term) for mesh_id, term in meshes if mesh_id not in used)
+    return out
+
+
+def keywords(study: Study) -> list[dict[str, Any]]:
+    return [{"text": k.strip()} for k in study.keywords if clean(k)]
+
+
+def intervention_label(kind: str | None, name: str) -> str:
+    """'Drug: Aspirin', as the registry labels an arm's interventions."""
+    if not kind:
+        return name
+    return f"{display('ctgov-intervention-type', kind, field='armsInterventionsModule.interventions.type')}: {name}"
+
+
+def focus_concepts(study: Study) -> list[dict[str, Any]]:
+    """Interventions under study (type and name as text), then the derived intervention MeSH terms, coded."""
+    out: list[dict[str, Any]] = []
+    for iv in study.interventions:
+        name = clean(iv.name)
+        if name:
+            out.append({"text": intervention_label(iv.type, name)})
+    out.extend(mesh_concept(mesh_id, term) for mesh_id, term in _meshes(study.intervention_meshes))
+    return out
+
+
+def related_artifacts(study: Study, version: FhirVersion) -> list[dict[str, Any]]:
+    """References (citation, PubMed link) and links (documentation URL)."""
+    out: list[dict[str, Any]] = []
+    for ref in study.references:
+        citation, pmid = clean(ref.citation), clean(ref.pmid)
+        if not citation and not pmid:
+            continue
+        art: dict[str, Any] = {"type": "citation"}
+        if ref.type:
+            art["type"] = translate("ctgov-reference-type", ref.type, field="referencesModule.references.type")["code"]
+            art["label"] = display("ctgov-reference-type", ref.type, field="referencesModule.references.type")
+        if citation:
+            art["citation"] = citation
+        if pmid:
+            url = PUBMED_URL + pmid + "/"
+            if version is FhirVersion.R4:
+                art["url"] = url
+            else:
+                art["document"] = {"url": url}
+        out.append(art)
+    for link in study.links:
+        link_url = clean(link.url)
+        if not link_url:
+            continue
+        art = {"type": "documentation"}
+        label = clean(link.label)
+        if label:
+            art["display"] = label
+        if version is FhirVersion.R4:
+            art["url"] = link_url
+        else:
+            art["document"] = {"url": link_url}
+        out.append(art)
+    return out
+
+
+# --- organisations ------------------------------------------------------------------------------------------
+
+
+def organization(org: Org) -> Keyed | None:
+    """An Organization keyed on its name; None for an organisation without a name."""
+    name = clean(org.name)
+    if not name:
+        return None
+    system, value = keys.organization_key(name)
+    res: dict[str, Any] = {"resourceType": "Organization", "identifier": [{"system": system, "value": value}]}
+    if org.cls:
+        res["type"] = [concept("ctgov-agency-class-org-type", org.cls, field="sponsorCollaboratorsModule.class")]
+    res["name"] = name
+    return Keyed(res, system, value)
+
+
+def org_reference(item: Keyed) -> dict[str, Any]:
+    return reference("Organization", item.system, item.value, item.resource.get("name"))
+
+
+# --- contacts and sites -------------------------------------------------------------------------------------
+
+
+def telecom(contact: Contact) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    phone = clean(contact.phone)
+    if phone:
+        ext = clean(contact.phone_ext)
+        out.append({"system": "phone", "value": f"{phone} ext. {ext}" if ext else phone})
+    email = clean(contact.email)
+    if email:
+        out.append({"system": "email", "value": email})
+    return out
+
+
+def location(study: Study, loc: Location, key: tuple[str, str], version: FhirVersion) -> Keyed:
+    """A study site: facility name, address, recruitment status, contacts, geo point."""
+    system, value = key
+    res: dict[str, Any] = {"resourceType": "Location", "identifier": [{"system": system, "value": value}]}
+    if loc.status:
+        field = "contactsLocationsModule.locations.status"
+        res["status"] = translate("ctgov-recruitment-status-location", loc.status, field=field)["code"]
+        res["description"] = "Recruitment status: " + display("ctgov-recruitment-status-location", loc.status,
+                                                              field=field)
+    name = clean(loc.facility)
+    if name:
+        res["name"] = name
+    if version is FhirVersion.R4:
+        tel = [t for c in loc.contacts for t in telecom(c)]
+        if tel:
+            res["telecom"] = tel
+    else:
+        contacts = []
+        for c in loc.contacts:
+            detail: dict[str, Any] = {}
+            cname = clean(c.name)
+            if cname:
+                detail["name"] = [{"text": cname}]
+            tel = telecom(c)
+            if tel:
+                detail["telecom"] = tel
+            if detail:
+                contacts.append(detail)
+        if contacts:
+            res["contact"] = contacts
+    address = {k: v for k, v in (("city", clean(loc.city)), ("state", clean(loc.state)),
+                                 ("postalCode", clean(loc.zip)), ("country", clean(loc.country))) if v}
+    if address:
+        res["address"] = address
+    if loc.geo is not None:
+        lat, lon = loc.geo.lat, loc.geo.lon
+        if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+            raise InputError(f"site geo point ({lat}, {lon}) is not a latitude/longitude",
+                             record=study.nct_id, field="contactsLocationsModule.locations.geoPoint")
+        res["position"] = {"longitude": lon, "latitude": lat}
+    return Keyed(res, system, value)
+
+
+def sites(study: Study, version: FhirVersion) -> list[Keyed]:
+    return [location(study, loc, key, version) for loc, key in zip(study.locations, keys.site_keys(study),
+                                                                   strict=True)]
+
+
+# --- eligibility --------------------------------------------------------------------------------------------
+
+
+def age_quantity(age: Age, field: str) -> dict[str, Any]:
+    if not math.isfinite(age.value) or age.value < 0:
+        raise InputError(f"age {age.text!r} is not a usable number", field=field)
+    unit = translate("ctgov-age-unit", age.unit.strip().lower(), field=field)
+    value: float | int = int(age.value) if float(age.value).is_integer() else age.value
+    return {"value": value, "unit": unit["display"], "system": UCUM, "code": unit["code"]}
+
+
+def eligibility_characteristics(study: Study) -> list[dict[str, Any]]:
+    """Sex, age range, healthy volunteers and (observational) study population as Group characteristics."""
+    e = study.eligibility
+    out: list[dict[str, Any]] = []
+    if e.sex:
+        value = concept("ctgov-sex", e.sex, field="eligibilityModule.sex")
+        out.append({"code": SEX_CODE, "valueCodeableConcept": value, "exclude": False})
+    gender_text = clean(e.gender_description)
+    if gender_text:
+        # Group characteristics have no description element (R4 or R5): the registry's words are the value.
+        out.append({"code": {"text": "Gender eligibility"}, "valueCodeableConcept": {"text": gender_text},
+                    "exclude": False})
+    if e.minimum_age is not None or e.maximum_age is not None:
+        rng: dict[str, Any] = {}
+        if e.minimum_age is not None:
+            rng["low"] = age_quantity(e.minimum_age, "eligibilityModule.minimumAge")
+        if e.maximum_age is not None:
+            rng["high"] = age_quantity(e.maximum_age, "eligibilityModule.maximumAge")
+        out.append({"code": AGE_CODE, "valueRange": rng, "exclude": False})
+    if e.healthy_volunteers is not None:
+        out.append({"code": {"text": "Accepts healthy volunteers"}, "valueBoolean": e.healthy_volunteers,
+                    "exclude": False})
+    population = clean(e.study_population)
+    if population:
+        out.append({"code": {"text": "Study population"}, "valueCodeableConcept": {"text": population},
+                    "exclude": False})
+    return out
+
+
+def group_name(study: Study) -> str:
+    return f"Eligible participants of {study.nct_id}"

@@ -1,0 +1,200 @@
+"""Study → FHIR R4 (4.0.1) ResearchStudy with its Organizations, Locations and enrolment Group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhirconv.bundle import Keyed, reference
+from fhirconv.conceptmaps import concept, display, lookup
+from fhirconv.errors import InputError, UnmappedCodeError
+from fhirconv.mapping import common, keys
+from fhirconv.study import Study
+from fhirconv.versions import FhirVersion
+
+V = FhirVersion.R4
+
+
+def status(study: Study) -> str:
+    """R4 status (required binding). 'Unknown status' records are mapped by their last known status: R4 has
+    no code for 'not verified lately'."""
+    code = study.overall_status
+    field = "statusModule.overallStatus"
+    if code == "UNKNOWN" and study.last_known_status and study.last_known_status != "UNKNOWN":
+        code, field = study.last_known_status, "statusModule.lastKnownStatus"
+    if not code:
+        raise InputError("the record has no overall status, which R4 ResearchStudy.status requires",
+                         record=study.nct_id, field="statusModule.overallStatus",
+                         hint="fetch the full record, or convert to R5 (its status may be 'unknown')")
+    coding = lookup("ctgov-overall-status-r4", code)
+    if coding is None:
+        # WITHHELD (details of an unapproved device trial kept private) and UNKNOWN without a last known
+        # status: R4's required status binding has no honest code, so the record is reported, not guessed.
+        words = display("ctgov-overall-status-r4", code, field=field)
+        raise UnmappedCodeError(
+            f"{field} {code!r} ({words}) has no R4 ResearchStudy.status equivalent",
+            record=study.nct_id, field=field,
+            hint="R5 output carries it (status 'unknown' with the registry's words); see mappings/README.md",
+        )
+    return coding["code"]
+
+
+def enrollment_group(study: Study) -> Keyed | None:
+    """The enrolment Group: eligibility as characteristics, enrolment count as quantity. `actual` is true
+    when the count is the actual enrolment (real people), false for an anticipated one."""
+    chars = common.eligibility_characteristics(study)
+    criteria = common.clean(study.eligibility.criteria)
+    if criteria:
+        # R4 Group has no description: the criteria text is a characteristic in words.
+        chars.insert(0, {"code": {"text": "Eligibility criteria"}, "valueCodeableConcept": {"text": criteria},
+                         "exclude": False})
+    enrollment = study.design.enrollment
+    if not chars and enrollment is None:
+        return None
+    system, value = keys.group_key(study.nct_id)
+    res: dict[str, Any] = {
+        "resourceType": "Group",
+        "identifier": [{"system": system, "value": value}],
+        "type": "person",
+        "actual": bool(enrollment is not None and enrollment.type == "ACTUAL"),
+        "name": common.group_name(study),
+    }
+    if enrollment is not None:
+        if enrollment.count < 0:
+            raise InputError(f"enrollment count {enrollment.count} is negative", record=study.nct_id,
+                             field="designModule.enrollmentInfo.count")
+        res["quantity"] = enrollment.count
+    if chars:
+        res["characteristic"] = chars
+    return Keyed(res, system, value)
+
+
+def map_study_r4(study: Study) -> list[Keyed]:
+    """The R4 ResearchStudy and the resources it references, referenced ones first."""
+    items: list[Keyed] = []
+    rs: dict[str, Any] = {"resourceType": "ResearchStudy", "identifier": common.identifiers(study)}
+    title = common.clean(study.brief_title) or common.clean(study.official_title)
+    if title:
+        rs["title"] = title
+    rs["status"] = status(study)
+    if study.design.primary_purpose:
+        rs["primaryPurposeType"] = common.primary_purpose(study)
+    phase = common.phase(study)
+    if phase:
+        rs["phase"] = phase
+    category = common.design_concepts(study)
+    if category:
+        rs["category"] = category
+    focus = common.focus_concepts(study)
+    if focus:
+        rs["focus"] = focus
+    conditions = common.conditions(study)
+    if conditions:
+        rs["condition"] = conditions
+
+    contacts = []
+    for c in study.central_contacts:
+        detail: dict[str, Any] = {}
+        name = common.clean(c.name)
+        if name:
+            detail["name"] = name
+        tel = common.telecom(c)
+        if tel:
+            detail["telecom"] = tel
+        if detail:
+            contacts.append(detail)
+    # Officials other than the principal investigator have no R4 element of their own: they are named,
+    # with their role and affiliation, as contacts of the study (ContactDetail without telecom).
+    pi_name: str | None = None
+    for off in study.officials:
+        name = common.clean(off.name)
+        if not name:
+            continue
+        role = display("ctgov-official-role", off.role, field="contactsLocationsModule.overallOfficials.role") \
+            if off.role else None
+        affiliation = common.clean(off.affiliation)
+        label = name + (f", {affiliation}" if affiliation else "")
+        if off.role == "PRINCIPAL_INVESTIGATOR" and pi_name is None:
+            pi_name = label
+            continue
+        contacts.append({"name": f"{label} ({role})" if role else label})
+    if contacts:
+        rs["contact"] = contacts
+    keywords = common.keywords(study)
+    if keywords:
+        rs["keyword"] = keywords
+    description = common.markdown(study.brief_summary, study.detailed_description)
+    if description:
+        rs["description"] = description
+    artifacts = common.related_artifacts(study, V)
+    if artifacts:
+        rs["relatedArtifact"] = artifacts
+
+    group = enrollment_group(study)
+    if group is not None:
+        items.append(group)
+        rs["enrollment"] = [reference("Group", group.system, group.value)]
+    period = common.date_period(study)
+    if period:
+        rs["period"] = period
+
+    if study.lead_sponsor is not None:
+        sponsor = common.organization(study.lead_sponsor)
+        if sponsor is not None:
+            items.append(sponsor)
+            rs["sponsor"] = common.org_reference(sponsor)
+    if pi_name:
+        rs["principalInvestigator"] = {"display": pi_name}
+    sites = common.sites(study, V)
+    if sites:
+        items.extend(sites)
+        rs["site"] = [reference("Location", s.system, s.value, s.resource.get("name")) for s in sites]
+    why = common.clean(study.why_stopped)
+    if why:
+        rs["reasonStopped"] = {"text": why}
+
+    arms = []
+    for arm in study.arm_groups:
+        entry: dict[str, Any] = {"name": arm.label}
+        if arm.type:
+            entry["type"] = concept("ctgov-arm-type", arm.type, field="armsInterventionsModule.armGroups.type")
+        # R4 arms cannot reference interventions: the arm's interventions are listed in its description.
+        desc = common.markdown(arm.description, _interventions_line(study, arm.label, arm.intervention_names))
+        if desc:
+            entry["description"] = desc
+        arms.append(entry)
+    if arms:
+        rs["arm"] = arms
+    objectives = []
+    for out in study.outcomes:
+        measure = common.clean(out.measure)
+        if not measure:
+            continue
+        objectives.append({"name": measure,
+                           "type": concept("ctgov-outcome-kind", out.kind, field="outcomesModule")})
+    if objectives:
+        rs["objective"] = objectives
+
+    system, value = keys.study_key(study.nct_id)
+    items.append(Keyed(_ordered(rs), system, value))
+    return items
+
+
+def _interventions_line(study: Study, label: str, names: list[str]) -> str | None:
+    """'Interventions: Drug: A; Other: Placebo' for one arm, from the arm's own list or the interventions'
+    arm labels."""
+    found = [n.strip() for n in names if n and n.strip()]
+    if not found:
+        found = [common.intervention_label(iv.type, iv.name.strip()) for iv in study.interventions
+                 if label in iv.arm_group_labels and iv.name.strip()]
+    return "Interventions: " + "; ".join(found) if found else None
+
+
+# R4 ResearchStudy element order (the JSON is easier to read, and to diff, in the specification's order).
+_ORDER = ("resourceType", "identifier", "title", "protocol", "partOf", "status", "primaryPurposeType", "phase",
+          "category", "focus", "condition", "contact", "relatedArtifact", "keyword", "location", "description",
+          "enrollment", "period", "sponsor", "principalInvestigator", "site", "reasonStopped", "note", "arm",
+          "objective")
+
+
+def _ordered(res: dict[str, Any]) -> dict[str, Any]:
+    return {k: res[k] for k in _ORDER if k in res}
