@@ -36,10 +36,50 @@ def structure_findings(resource: Any, version: FhirVersion) -> list[Finding]:
     body = resource
     if rtype == "Bundle" and isinstance(resource.get("entry"), list):
         body = {**resource, "entry": [_shell(e) for e in resource["entry"]]}
+    found = [
+        Finding(Severity.ERROR, Layer.STRUCTURE, path, message, code, **context)
+        for path, message, code in _json_rules(body, str(rtype))
+    ]
     try:
         model.model_validate(body)
     except pydantic.ValidationError as exc:
-        return [_translate(error, str(rtype), version, context) for error in exc.errors()]
+        # Where a JSON rule already spoke, the model's complaint about the same value adds nothing.
+        seen = {f.path for f in found}
+        found += [f for f in (_translate(e, str(rtype), version, context) for e in exc.errors()) if f.path not in seen]
+    return found
+
+
+def _json_rules(value: Any, path: str) -> list[tuple[str, str, str]]:
+    """FHIR JSON rules the models and the schema let through: no empty strings, no empty arrays, no nulls
+    (except as placeholders in the arrays of a repeating primitive and its `_element` extensions)."""
+    out: list[tuple[str, str, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            at = f"{path}.{key}"
+            if item is None:
+                out.append((at, "null is not allowed in FHIR JSON (leave the element out)", "null-value"))
+            elif item == "":
+                out.append((at, "an empty string is not allowed in FHIR JSON (leave the element out)", "empty-string"))
+            elif isinstance(item, list):
+                if not item:
+                    out.append((at, "an empty list is not allowed in FHIR JSON (leave the element out)", "empty-array"))
+                # A null in a primitive array is allowed when the parallel `_key` array carries its extensions.
+                paired = key.startswith("_") or isinstance(value.get(f"_{key}"), list)
+                for i, element in enumerate(item):
+                    if element is None and not paired:
+                        out.append((f"{at}[{i}]", "null is not allowed in a FHIR JSON list", "null-value"))
+                    elif element is not None:
+                        out += _json_rules_item(element, f"{at}[{i}]")
+            else:
+                out += _json_rules_item(item, at)
+    return out
+
+
+def _json_rules_item(item: Any, at: str) -> list[tuple[str, str, str]]:
+    if isinstance(item, dict):
+        return _json_rules(item, at)
+    if item == "":
+        return [(at, "an empty string is not allowed in FHIR JSON (leave the element out)", "empty-string")]
     return []
 
 

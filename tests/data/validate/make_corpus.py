@@ -348,6 +348,31 @@ def defects(version: str, base: dict[str, Any]) -> list[tuple[str, str, Any, lis
                 ],
             )
         )
+    b, p = copy_with("Patient")
+    p["identifier"] = []
+    one("empty-array", "FHIR JSON has no empty lists", b, "structure", f"{at('Patient')}.identifier", "empty-array", [])
+    b, og = copy_with("Organization")
+    og["identifier"][0]["system"] = ""
+    one(
+        "empty-string",
+        "FHIR JSON has no empty strings",
+        b,
+        "structure",
+        f"{at('Organization')}.identifier[0].system",
+        "empty-string",
+        [],
+    )
+    b, loc = copy_with("Location")
+    loc["address"] = None
+    one(
+        "null-value",
+        "FHIR JSON has no nulls",
+        b,
+        "structure",
+        f"{at('Location')}.address",
+        "null-value",
+        [] if r4 else ["schema"],
+    )
     # 2. JSON Schema only (the models coerce or do not check these)
     b, p = copy_with("Patient")
     p["active"] = "true"
