@@ -1,34 +1,45 @@
 """Benchmark: SDTM findings rows → validated FHIR Observations as NDJSON; Observations/s per core, peak memory.
 
-Two inputs: the CDISC pilot's LB and VS domains (about 89,000 rows, read from the SAS transport files
-when /work/shared/sdtm-cdiscpilot01 or --pilot DIR is present) and a generated LB domain of --rows rows
-(default 1,000,000) streamed from a seeded generator. Each run is single-process (one core): map each row
-(fhirconv.participants.map_common.build_observation), validate it (the fast path: the full fhir.resources
-model once per resource shape, value checks per row), serialise it and write it to NDJSON.
+Parts, each in its own process (so each peak-memory figure is its own), each single-threaded (one core):
 
-    python benchmarks/bench_participants.py [--rows N] [--pilot DIR] [--version R4|R5] [--out DIR]
+  pilot    the CDISC pilot (LB + VS, about 89,000 rows; /work/shared/sdtm-cdiscpilot01 or --pilot DIR), end
+           to end: read_participants (SAS transport files) → convert_participants → NDJSON; also a
+           read-only pass, to show how much of the time is the reader's
+  gen      a generated LB domain of --rows rows (default 1,000,000), written as SDTM CSV (dm.csv, lb.csv;
+           not timed) and converted end to end like the pilot
+  stage    the conversion stage alone on --rows generated records held in no file: map, validate (fast
+           path), serialise, write
+
+Validation is the fast path (fhirconv/participants/fast.py): the full fhir.resources model once per
+resource shape, value checks per row; every 10,000th Observation is re-validated in full afterwards.
+
+    python benchmarks/bench_participants.py [--rows N] [--pilot DIR] [--version R4|R5] [--parts pilot,gen,stage]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from fhirconv.bundle import Keyed
 from fhirconv.participants.fast import FastValidator, full_validate
 from fhirconv.participants.map_common import Context, build_observation
-from fhirconv.participants.pipeline import write_ndjson
+from fhirconv.participants.pipeline import ParticipantSummary, convert_participants, write_ndjson
 from fhirconv.participants.records import Measurement, SourceRef
 from fhirconv.study import ArmGroup, Study
 from fhirconv.versions import FhirVersion
 
 PILOT = Path("/work/shared/sdtm-cdiscpilot01")
+PER_SUBJECT = 200  # generated LB rows per subject (1,000,000 rows: 5,000 subjects)
 
 # (test code, name, category, standard unit, low, high) as in the pilot's LB domain.
 LB_TESTS = [
@@ -45,136 +56,177 @@ LB_TESTS = [
     ("PLAT", "Platelet", "HEMATOLOGY", "GI/L", 140.0, 400.0),
     ("HCT", "Hematocrit", "HEMATOLOGY", "1", 0.35, 0.49),
 ]
+GEN_STUDY = Study(nct_id="GEN-LB", arm_groups=[ArmGroup("Placebo")])
 
 
-def study_context(study_id: str) -> Context:
-    return Context.for_study(Study(nct_id=study_id, arm_groups=[ArmGroup("Placebo")]))
-
-
-def generated_lb(rows: int, seed: int = 20200402) -> Iterator[Measurement]:
-    """A synthetic LB domain, streamed: 5,000 subjects x visits x the tests above, values around range."""
+def generated_rows(rows: int, seed: int = 20200402) -> Iterator[dict[str, object]]:
+    """A synthetic LB domain as SDTM variables: subjects x visits x the tests above, values around range."""
     rng = random.Random(seed)
-    per_subject = 200
     for i in range(rows):
-        subject = f"GEN-{i // per_subject:06d}"
         code, name, cat, unit, low, high = LB_TESTS[i % len(LB_TESTS)]
         value = round(rng.uniform(low * 0.8, high * 1.2), 2)
-        nrind = "LOW" if value < low else ("HIGH" if value > high else "NORMAL")
-        day = 1 + (i % per_subject) // len(LB_TESTS)
+        day = 1 + (i % PER_SUBJECT) // len(LB_TESTS)
+        yield {
+            "STUDYID": "GEN-LB",
+            "DOMAIN": "LB",
+            "USUBJID": f"GEN-{i // PER_SUBJECT:06d}",
+            "LBSEQ": i % PER_SUBJECT + 1,
+            "LBTESTCD": code,
+            "LBTEST": name,
+            "LBCAT": cat,
+            "LBSTRESC": str(value),
+            "LBSTRESN": value,
+            "LBSTRESU": unit,
+            "LBSTNRLO": low,
+            "LBSTNRHI": high,
+            "LBNRIND": "LOW" if value < low else ("HIGH" if value > high else "NORMAL"),
+            "LBDTC": f"2020-{1 + day // 28:02d}-{1 + day % 28:02d}T08:{i % 60:02d}",
+        }
+
+
+def write_generated(rows: int, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    subjects = (rows + PER_SUBJECT - 1) // PER_SUBJECT
+    with (folder / "dm.csv").open("w", newline="", encoding="utf-8") as handle:
+        w = csv.writer(handle)
+        w.writerow(["STUDYID", "DOMAIN", "USUBJID", "SEX", "ARM", "ARMCD", "ACTARM", "ACTARMCD"])
+        for s in range(subjects):
+            w.writerow(["GEN-LB", "DM", f"GEN-{s:06d}", "FM"[s % 2], "Placebo", "Pbo", "Placebo", "Pbo"])
+    with (folder / "lb.csv").open("w", newline="", encoding="utf-8") as handle:
+        w = csv.writer(handle)
+        first = True
+        for row in generated_rows(rows):
+            if first:
+                w.writerow(list(row))
+                first = False
+            w.writerow(list(row.values()))
+
+
+def generated_records(rows: int) -> Iterator[Measurement]:
+    for i, r in enumerate(generated_rows(rows), start=1):
         yield Measurement(
-            subject_id=subject,
-            source=SourceRef("generated-lb", i + 1),
+            subject_id=str(r["USUBJID"]),
+            source=SourceRef("lb.csv", i),
             domain="LB",
-            test_code=code,
-            test_name=name,
-            category=cat,
-            seq=i % per_subject + 1,
-            std_text=str(value),
-            std_value=value,
-            std_unit=unit,
-            ref_low=low,
-            ref_high=high,
-            normal_indicator=nrind,
-            date=f"2020-{1 + day // 28:02d}-{1 + day % 28:02d}T08:{i % 60:02d}",
+            test_code=str(r["LBTESTCD"]),
+            test_name=str(r["LBTEST"]),
+            category=str(r["LBCAT"]),
+            seq=int(r["LBSEQ"]),  # type: ignore[call-overload]
+            std_text=str(r["LBSTRESC"]),
+            std_value=float(r["LBSTRESN"]),  # type: ignore[arg-type]
+            std_unit=str(r["LBSTRESU"]),
+            ref_low=float(r["LBSTNRLO"]),  # type: ignore[arg-type]
+            ref_high=float(r["LBSTNRHI"]),  # type: ignore[arg-type]
+            normal_indicator=str(r["LBNRIND"]),
+            date=str(r["LBDTC"]),
         )
 
 
-def pilot_rows(directory: Path) -> Iterator[Measurement]:
-    """The pilot's LB and VS rows as records (a minimal adapter over the XPT reader)."""
-    from fhirconv.participants.xpt import XptReader
-
-    for name, d in (("lb.xpt", "LB"), ("vs.xpt", "VS")):
-        with XptReader(directory / name) as reader:
-            for i, row in enumerate(reader, start=1):
-
-                def s(col: str, row: dict[str, object] = row) -> str | None:
-                    v = row.get(col)
-                    return v if isinstance(v, str) and v.strip() else None
-
-                def n(col: str, row: dict[str, object] = row) -> float | None:
-                    v = row.get(col)
-                    return v if isinstance(v, float) else None
-
-                seq = n(f"{d}SEQ")
-                yield Measurement(
-                    subject_id=str(row["USUBJID"]),
-                    source=SourceRef(name, i),
-                    domain=d,
-                    test_code=str(row[f"{d}TESTCD"]),
-                    test_name=s(f"{d}TEST"),
-                    category=s(f"{d}CAT"),
-                    seq=int(seq) if seq is not None else None,
-                    result_text=s(f"{d}ORRES"),
-                    result_unit=s(f"{d}ORRESU"),
-                    std_text=s(f"{d}STRESC"),
-                    std_value=n(f"{d}STRESN"),
-                    std_unit=s(f"{d}STRESU"),
-                    ref_low=n(f"{d}STNRLO"),
-                    ref_high=n(f"{d}STNRHI"),
-                    normal_indicator=s(f"{d}NRIND"),
-                    status=s(f"{d}STAT"),
-                    date=s(f"{d}DTC"),
-                    position=s("VSPOS"),
-                )
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(label: str, records: Iterator[Measurement], ctx: Context, version: FhirVersion, out: Path) -> float:
-    validator = FastValidator(version)
-    sample: list[Keyed] = []
+def check_sample(out: Path, version: FhirVersion, every: int = 10_000) -> int:
+    """Re-validate every `every`-th Observation written with the full model (outside the timing)."""
+    checked = 0
+    with (out / "Observation.ndjson").open(encoding="utf-8") as handle:
+        for i, line in enumerate(handle):
+            if i % every == 0:
+                resource_ = json.loads(line)
+                full_validate(Keyed(resource_, "", str(i)), version)
+                checked += 1
+    return checked
 
-    def items() -> Iterator[Keyed]:
-        for i, m in enumerate(records):
-            item, plan = build_observation(m, ctx)
-            validator.validate(item, plan.shape)
-            if i % 10_000 == 0:
-                sample.append(item)
-            yield item
+
+def end_to_end(label: str, folder: Path, study: Study | None, version: FhirVersion, out: Path) -> None:
+    from fhirconv.participants.design import study_from_design
+    from fhirconv.participants.read import read_participants
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    counts = write_ndjson(items(), out, version)
+    data = read_participants(folder)
+    chosen = study if study is not None else study_from_design(data.design)  # type: ignore[arg-type]
+    summary = ParticipantSummary()
+    counts = write_ndjson(convert_participants(data, chosen, version, summary=summary), out, version)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    n = sum(counts.values())
-    for item in sample:  # the fast path's output still passes the full model (outside the timing)
-        full_validate(item, version)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    size_mb = sum(p.stat().st_size for p in out.glob("*.ndjson")) / 1e6
+    n = counts.get("Observation.ndjson", 0)
+    sample = check_sample(out, version)
     print(
-        f"{label} [{version}]: {n:,} Observations in {wall:.1f} s wall / {cpu:.1f} s CPU -> "
-        f"{n / cpu:,.0f} validated Observations/s per core; shapes {validator.shapes} (full model), "
-        f"{validator.fast:,} value-checked; sample of {len(sample)} re-validated in full; "
-        f"NDJSON {size_mb:,.0f} MB; peak RSS so far {peak_mb:,.0f} MB"
+        f"{label} [{version}] end to end: {n:,} Observations ({sum(counts.values()):,} resources) in "
+        f"{wall:.1f} s wall / {cpu:.1f} s CPU -> {n / cpu:,.0f} validated Observations/s per core; "
+        f"{summary.shapes} shapes fully validated, {summary.fast_validations:,} value-checked, "
+        f"{sample} re-validated in full; unbalanced files: {summary.unbalanced() or 'none'}; "
+        f"peak RSS {peak_mb():,.0f} MB"
     )
-    return cpu
+
+
+def read_only(folder: Path) -> None:
+    from fhirconv.participants.read import read_participants
+
+    cpu0 = time.process_time()
+    data = read_participants(folder)
+    n = sum(1 for _ in data.measurements)
+    cpu = time.process_time() - cpu0
+    print(f"  reading alone: {n:,} rows in {cpu:.1f} s CPU -> {n / cpu:,.0f} rows/s")
+
+
+def stage(rows: int, version: FhirVersion, out: Path) -> None:
+    ctx = Context.for_study(GEN_STUDY)
+    validator = FastValidator(version)
+    records: Iterable[Measurement] = generated_records(rows)
+    gen0 = time.process_time()
+    gen = sum(1 for _ in generated_records(min(rows, 100_000)))  # cost of making the records, to subtract
+    gen_cpu = (time.process_time() - gen0) * rows / gen
+
+    def items() -> Iterator[Keyed]:
+        for m in records:
+            item, plan = build_observation(m, ctx)
+            validator.validate(item, plan.shape)
+            yield item
+
+    cpu0 = time.process_time()
+    n = sum(write_ndjson(items(), out, version).values())
+    cpu = time.process_time() - cpu0 - gen_cpu
+    sample = check_sample(out, version)
+    print(
+        f"conversion stage alone [{version}]: {n:,} Observations: map + validate + NDJSON {cpu:.1f} s CPU "
+        f"(record generation, {gen_cpu:.1f} s, subtracted) -> {n / cpu:,.0f} validated Observations/s per core; "
+        f"{validator.shapes} shapes, {sample} re-validated in full; peak RSS {peak_mb():,.0f} MB"
+    )
+
+
+def run_part(part: str, args: argparse.Namespace, version: FhirVersion, tmp: Path) -> None:
+    if part == "pilot":
+        if not (args.pilot / "lb.xpt").is_file():
+            print(f"pilot data not found in {args.pilot}; skipped", file=sys.stderr)
+            return
+        end_to_end("CDISC pilot (LB+VS; DM, DS, AE too)", args.pilot, None, version, tmp / "pilot-out")
+        read_only(args.pilot)
+    elif part == "gen":
+        write_generated(args.rows, tmp / "gen")
+        end_to_end(f"generated LB ({args.rows:,} rows, CSV)", tmp / "gen", GEN_STUDY, version, tmp / "gen-out")
+    elif part == "stage":
+        stage(args.rows, version, tmp / "stage-out")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the generated LB domain")
-    parser.add_argument("--pilot", type=Path, default=PILOT, help="folder with the CDISC pilot lb.xpt, vs.xpt")
+    parser.add_argument("--pilot", type=Path, default=PILOT, help="folder with the CDISC pilot .xpt files")
     parser.add_argument("--version", default="R4", help="R4 or R5")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default: a temp folder)")
+    parser.add_argument("--parts", default="pilot,gen,stage", help="which parts, comma-separated")
+    parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     version = FhirVersion.parse(args.version)
-    with tempfile.TemporaryDirectory(prefix="bench-participants-") as tmp:
-        base = args.out or Path(tmp)
-        if (args.pilot / "lb.xpt").is_file():
-            # Reading is timed with the rest: the number is end to end from the .xpt files. A read-only
-            # pass first shows how much of it is the reader's.
-            cpu0 = time.process_time()
-            rows = sum(1 for _ in pilot_rows(args.pilot))
-            read = time.process_time() - cpu0
-            print(f"CDISC pilot LB+VS: reading {rows:,} rows into records alone: {read:.1f} s CPU")
-            run("CDISC pilot LB+VS", pilot_rows(args.pilot), study_context("CDISCPILOT01"), version, base / "pilot")
-        else:
-            print(f"pilot data not found in {args.pilot}; skipped", file=sys.stderr)
-        if args.rows:
-            run(
-                f"generated LB ({args.rows:,} rows)",
-                generated_lb(args.rows),
-                study_context("GEN-LB"),
-                version,
-                base / "gen",
-            )
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if args.in_process:
+        with tempfile.TemporaryDirectory(prefix="bench-participants-") as tmp:
+            for part in parts:
+                run_part(part, args, version, Path(tmp))
+        return 0
+    for part in parts:  # one process per part: each peak RSS is that part's own
+        cmd = [sys.executable, __file__, "--in-process", "--parts", part, "--rows", str(args.rows)]
+        cmd += ["--pilot", str(args.pilot), "--version", str(version)]
+        subprocess.run(cmd, check=True)
     return 0
 
 

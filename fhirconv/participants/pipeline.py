@@ -212,6 +212,12 @@ def convert_participants(
 
     for name, n in data.row_counts.items():
         summary.file(name).read = n
+    # Rows a reader folded into other records (SUPP-- qualifiers, TS/TA), when it reports them.
+    merged: Mapping[str, int] = getattr(data, "merged_counts", {})
+    for name, n in merged.items():
+        count = summary.file(name)
+        count.merged += n
+        count.read = count.read or n
     summary.full_validations = validator.full
     summary.fast_validations = validator.fast
     summary.shapes = validator.shapes
