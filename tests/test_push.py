@@ -221,3 +221,17 @@ def test_insecure_warns_once_and_still_pushes(fhir_server: str, tmp_path: Path) 
     assert result.stderr.count("warning: --insecure") == 1
     missing_ca = run("push", str(bundle), "--server", fhir_server, "--ca-bundle", str(tmp_path / "nope.pem"))
     assert missing_ca.exit_code == ExitCode.USAGE
+
+
+def test_a_directory_of_study_bundles_sharing_a_sponsor(fhir_server: str, tmp_path: Path) -> None:
+    system = new_system()
+    out = tmp_path / "out"
+    out.mkdir()
+    for n in range(4):
+        write_bundle(out / f"NCT1000000{n}.json", study_bundle(system, participants=2, study_id=f"NCT1000000{n}"))
+    code, report = push_json(out, fhir_server, "--workers", "4", "--batch-size", "5")
+    assert code == 0, report["failures"][:3]
+    assert report["byResourceType"]["Organization"] == {"created": 1, "updated": 0, "unchanged": 3, "failed": 0}
+    assert count_on_server(fhir_server, "Organization", system, "ORG-1") == 1
+    assert count_on_server(fhir_server, "ResearchStudy", system, "NCT10000003") == 1
+    assert run("verify", str(out), "--server", fhir_server).exit_code == 0

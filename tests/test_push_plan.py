@@ -10,7 +10,7 @@ from fhir_server.sample import study_bundle
 
 from fhirconv.push.entries import bundle_entries
 from fhirconv.push.plan import plan_chunks
-from fhirconv.push.pusher import _location, blame
+from fhirconv.push.pusher import _location, blame, plan_files
 from fhirconv.transport.client import _retry_after_seconds
 from fhirconv.transport.errors import ServerRejected
 
@@ -108,3 +108,14 @@ def test_retry_after_seconds_and_http_date() -> None:
     assert _retry_after_seconds("soon") is None
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     assert 25 < (_retry_after_seconds(when) or 0) <= 30
+
+
+def test_chunks_of_later_files_wait_for_shared_resources_of_earlier_files() -> None:
+    a = bundle_entries(study_bundle(SYSTEM, participants=1, study_id="NCT1"), "a.json")
+    b = bundle_entries(study_bundle(SYSTEM, participants=1, study_id="NCT2"), "b.json")
+    chunks = plan_files([("a.json", a), ("b.json", b)], batch_size=10)
+    assert [c.number for c in chunks] == [0, 1, 2, 3]
+    assert [c.entries[0].file for c in chunks] == ["a.json", "a.json", "b.json", "b.json"]
+    # b's study chunk PUTs the same Organization?identifier=... and Location as a's study chunk.
+    assert chunks[2].depends_on == {0}
+    assert chunks[3].depends_on == {2}

@@ -32,8 +32,7 @@ class PushOptions:
 
 
 class Pusher:
-    """Pushes one file after another; within a file, chunks run on `workers` threads as soon as the chunks
-    they refer to have landed.
+    """Pushes the chunks of all files on `workers` threads, each as soon as the chunks it refers to have landed.
 
     References across chunks: an entry whose urn:uuid target landed in an earlier chunk (or an earlier file)
     gets that reference rewritten to the server's id for it (`Type/id`, from the earlier transaction
@@ -51,12 +50,9 @@ class Pusher:
         report = PushReport(self.client.base_url)
         started = time.perf_counter()
         wait0, req0, retry0 = self.client.wait_seconds, self.client.requests_sent, self.client.retries_done
-        for _source, entries in files:
-            if not entries:
-                continue
-            chunks = plan_chunks(entries, self.options.batch_size)
-            report.chunks += len(chunks)
-            self._run(chunks, report)
+        chunks = plan_files(files, self.options.batch_size)
+        report.chunks += len(chunks)
+        self._run(chunks, report)
         report.elapsed = time.perf_counter() - started
         report.wait_seconds = self.client.wait_seconds - wait0
         report.requests = self.client.requests_sent - req0
@@ -79,7 +75,7 @@ class Pusher:
                         pending.remove(chunk)
                         failed.add(chunk.number)
                         needed = min(chunk.depends_on & failed) + 1
-                        self._not_written(chunk, report, f"not sent: it refers to chunk {needed}, which failed")
+                        self._not_written(chunk, report, f"not sent: it depends on chunk {needed}, which failed")
                     elif chunk.depends_on <= landed and len(running) < max(1, self.options.workers):
                         pending.remove(chunk)
                         running[pool.submit(self._send, chunk)] = chunk
@@ -212,6 +208,38 @@ class Pusher:
         for e in chunk.entries:
             report.add(e.resource_type, "failed")
             report.failures.append(Failure(e.file, e.position, e.resource_type, e.identifier, message, cause=cause))
+
+
+def plan_files(files: Iterable[tuple[str, list[Entry]]], batch_size: int) -> list[Chunk]:
+    """Chunks of all files, numbered in one sequence, so workers can run chunks of several files at once.
+
+    Across files two more dependencies are added: a reference to a fullUrl defined in an earlier file waits for
+    that file's chunk, and an entry with the same request URL as an entry of an earlier file (a sponsor
+    Organization shared by two study bundles) waits for the first one, because two concurrent conditional
+    updates of one identifier that does not exist yet would each create it."""
+    out: list[Chunk] = []
+    owner_url: dict[str, int] = {}
+    owner_request: dict[str, int] = {}
+    for _source, entries in files:
+        if not entries:
+            continue
+        base = len(out)
+        chunks = plan_chunks(entries, batch_size)
+        in_file = {e.full_url for e in entries if e.full_url}
+        for chunk in chunks:
+            chunk.number += base
+            chunk.depends_on = {d + base for d in chunk.depends_on}
+            for e in chunk.entries:
+                chunk.depends_on.update(owner_url[r] for r in e.refs if r not in in_file and r in owner_url)
+                if e.url in owner_request:
+                    chunk.depends_on.add(owner_request[e.url])
+        for chunk in chunks:
+            for e in chunk.entries:
+                if e.full_url:
+                    owner_url.setdefault(e.full_url, chunk.number)
+                owner_request.setdefault(e.url, chunk.number)
+        out.extend(chunks)
+    return out
 
 
 def blame(entries: list[Entry], exc: TransportError) -> dict[int, str]:

@@ -16,12 +16,16 @@ def new_system() -> str:
     return f"urn:fhirconv-test:{uuid.uuid4().hex}"
 
 
-def study_items(system: str, participants: int = 3, observations: int = 2, events: int = 1) -> list[Keyed]:
+def study_items(
+    system: str, participants: int = 3, observations: int = 2, events: int = 1, study_id: str = "NCT00000001"
+) -> list[Keyed]:
+    """One study with its sponsor and site, then each participant with observations and adverse events.
+    Studies of one `system` share the sponsor and site; participants are keyed per study."""
     org = {"resourceType": "Organization", "identifier": [{"system": system, "value": "ORG-1"}], "name": "Sponsor"}
     site = {"resourceType": "Location", "identifier": [{"system": system, "value": "SITE-1"}], "name": "Site 1"}
     study = {
         "resourceType": "ResearchStudy",
-        "identifier": [{"system": system, "value": "NCT00000001"}],
+        "identifier": [{"system": system, "value": study_id}],
         "title": "A study",
         "status": "active",
         "sponsor": reference("Organization", system, "ORG-1"),
@@ -30,10 +34,12 @@ def study_items(system: str, participants: int = 3, observations: int = 2, event
     items = [
         Keyed(org, system, "ORG-1"),
         Keyed(site, system, "SITE-1"),
-        Keyed(study, system, "NCT00000001"),
+        Keyed(study, system, study_id),
     ]
     for p in range(participants):
         pid = f"SUBJ|{p:04d}"  # '|' in a value exercises search escaping end to end
+        if study_id != "NCT00000001":
+            pid = f"{study_id}-{pid}"
         items.append(
             Keyed(
                 {
@@ -52,7 +58,7 @@ def study_items(system: str, participants: int = 3, observations: int = 2, event
                     "resourceType": "ResearchSubject",
                     "identifier": [{"system": system, "value": f"RS-{pid}"}],
                     "status": "on-study",
-                    "study": reference("ResearchStudy", system, "NCT00000001"),
+                    "study": reference("ResearchStudy", system, study_id),
                     "individual": reference("Patient", system, pid),
                 },
                 system,
@@ -86,7 +92,7 @@ def study_items(system: str, participants: int = 3, observations: int = 2, event
                         "actuality": "actual",
                         "event": {"text": "Headache"},
                         "subject": reference("Patient", system, pid),
-                        "study": [reference("ResearchStudy", system, "NCT00000001")],
+                        "study": [reference("ResearchStudy", system, study_id)],
                     },
                     system,
                     aid,
@@ -95,7 +101,7 @@ def study_items(system: str, participants: int = 3, observations: int = 2, event
     return items
 
 
-def study_bundle(system: str, **kwargs: int) -> dict[str, Any]:
+def study_bundle(system: str, **kwargs: Any) -> dict[str, Any]:
     return build_bundle(study_items(system, **kwargs), kind="transaction", version=FhirVersion.R4)
 
 
