@@ -20,6 +20,7 @@ from fhirconv.transport.errors import AuthenticationFailed, ServerUnreachable, T
 
 # HAPI marks no-op writes in the entry's outcome (hapi-fhir-storage-response-code).
 UNCHANGED_CODES = frozenset({"SUCCESSFUL_UPDATE_NO_CHANGE", "SUCCESSFUL_CREATE_WITH_CONDITIONAL_MATCH"})
+_CHUNK_PATH = re.compile(r"Bundle\.entry\[(\d+)\](\.resource)?")
 _QUOTED = re.compile(r'"([^"]{3,200})"')
 _ENTRY_INDEX = re.compile(r"[Ee]ntry\s*\[?\s*(\d+)\s*\]?")
 _LOCATION = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]*)?/?$")
@@ -269,7 +270,18 @@ def blame(entries: list[Entry], exc: TransportError) -> dict[int, str]:
             targets = _by_quoted_value(entries, blob)
         for i in targets:
             found.setdefault(i, []).append(text)
-    return {i: status + "; ".join(texts) for i, texts in found.items()}
+    return {i: status + _local_names("; ".join(texts), entries) for i, texts in found.items()}
+
+
+def _local_names(text: str, entries: list[Entry]) -> str:
+    """`Bundle.entry[2].resource.code` means entry 2 of the chunk, not of the file: name it by type instead."""
+
+    def name(m: re.Match[str]) -> str:
+        i = int(m.group(1))
+        rtype = entries[i].resource_type if i < len(entries) else "entry"
+        return rtype if m.group(2) else f"entry {entries[i].position}" if i < len(entries) else m.group(0)
+
+    return _CHUNK_PATH.sub(name, text)
 
 
 def _by_quoted_value(entries: list[Entry], text: str) -> set[int]:

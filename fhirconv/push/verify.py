@@ -96,7 +96,8 @@ def verify(files: Iterable[tuple[str, list[Entry]]], client: FhirClient, *, batc
         for i, e in enumerate(entries):
             matches = found[i]
             if not matches:
-                report.problems.append(Problem(e, "missing", f"nothing found by {read_url(e)}"))
+                how = f"identifier {e.identifier}" if "?" in read_url(e) else read_url(e)
+                report.problems.append(Problem(e, "missing", f"nothing found by {how}"))
                 report.add(e.resource_type, "missing")
             elif len(matches) > 1:
                 ids = ", ".join(_ref(m) for m in matches)
