@@ -192,3 +192,16 @@ def test_show_skipped_lists_what_is_not_checked() -> None:
     assert result.exit_code == 0
     assert "http://hl7.org/fhir/ValueSet/all-languages: CodeSystem urn:ietf:bcp:47" in result.output
     assert "  Range rng-2: fhirpathpy lacks comparable()" in result.output
+
+
+def test_ensure_valid_refuses_with_the_report() -> None:
+    from fhirconv.errors import ExitCode, ValidationFailed
+    from fhirconv.validation import ensure_valid
+
+    bad = json.loads(BAD_R4.read_text(encoding="utf-8"))
+    with pytest.raises(ValidationFailed) as refused:
+        ensure_valid(bad, FhirVersion.R4, file="out.json")
+    assert refused.value.exit_code is ExitCode.INVALID
+    assert "Observation.status: code 'done'" in refused.value.message
+    assert "--allow-invalid" in (refused.value.hint or "")
+    assert ensure_valid(json.loads(CLEAN_R4.read_text(encoding="utf-8")), FhirVersion.R4) == []

@@ -10,13 +10,16 @@ import click
 from fhirconv.errors import ExitCode, UsageError
 from fhirconv.validation.findings import Finding
 from fhirconv.validation.report import coverage_report, operation_outcome, summary_line, text_report
-from fhirconv.validation.run import OFFLINE_LAYERS, validate_content, validate_paths
+from fhirconv.validation.run import OFFLINE_LAYERS, ensure_valid, validate_content, validate_paths
 from fhirconv.versions import FhirVersion
 
 
 def offline_findings(bundle_or_resource: dict[str, Any], version: FhirVersion) -> list[Finding]:
     """All offline layers on content about to be written (what `convert` calls before writing)."""
     return validate_content(bundle_or_resource, version, layers=OFFLINE_LAYERS)
+
+
+__all__ = ["COMMANDS", "ensure_valid", "offline_findings", "validate"]
 
 
 def _version(_ctx: click.Context, _param: click.Parameter, value: str) -> FhirVersion:

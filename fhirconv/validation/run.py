@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fhirconv.errors import UsageError
+from fhirconv.errors import UsageError, ValidationFailed
 from fhirconv.validation.findings import Finding, Layer
 from fhirconv.validation.integrity import integrity_findings
 from fhirconv.validation.invariants import invariant_findings
@@ -59,6 +59,27 @@ def validate_content(content: Any, version: FhirVersion, *, layers: Iterable[Lay
     if Layer.INTEGRITY in chosen:
         findings += integrity_findings(content, version)
     return merge(findings)
+
+
+def ensure_valid(content: Any, version: FhirVersion, *, file: str | None = None) -> list[Finding]:
+    """Run the offline layers; raise ValidationFailed (exit 1) carrying the text report if any error is found.
+    Returns the non-error findings (warnings, notes) for the caller to show."""
+    from fhirconv.validation.report import text_report
+
+    findings = (
+        [f.with_context(file=file) for f in validate_content(content, version)]
+        if file
+        else validate_content(content, version)
+    )
+    errors = [f for f in findings if f.is_error]
+    if errors:
+        raise ValidationFailed(
+            f"the FHIR {version} output fails validation ({len(errors)} error(s)); nothing was written:\n"
+            + text_report(errors).rstrip(),
+            hint="fix the input or the mapping; --allow-invalid writes it anyway",
+            file=file,
+        )
+    return findings
 
 
 def merge(findings: list[Finding]) -> list[Finding]:
