@@ -306,6 +306,14 @@ def test_search_page_without_studies_list_is_an_error(settings: CtgovSettings, c
         list(search("query.cond=brain", settings=settings))
 
 
+def test_search_on_a_wrong_base_url_is_unusable_not_not_found(ctgov: CtgovServer, tmp_path: Path) -> None:
+    settings = CtgovSettings(base_url=ctgov.url + "/nothing-here", cache_dir=tmp_path, interval=0)
+    with pytest.raises(CtgovBadAnswer, match="HTTP 404") as info:
+        list(search("query.cond=brain", settings=settings))
+    assert info.value.exit_code == ExitCode.UNREACHABLE
+    assert "--ctgov-url" in (info.value.hint or "")
+
+
 def test_partial_records_from_fields_are_not_cached(settings: CtgovSettings, ctgov: CtgovServer) -> None:
     partial = {"protocolSection": {"identificationModule": {"nctId": "NCT06171568"}}}
     ctgov.script("/studies", Reply(200, json.dumps({"studies": [partial]}).encode()))

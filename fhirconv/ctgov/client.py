@@ -137,10 +137,9 @@ class CtgovClient:
     def _status_error(url: str, response: requests.Response, record: str | None) -> Exception:
         text = _snippet(response.content, 300)
         status = response.status_code
-        if status == 404:
-            what = f"no study {record} on ClinicalTrials.gov" if record else f"not found: {url}"
+        if status == 404 and record:
             return StudyNotFound(
-                f"{what} (HTTP 404: {text})" if text else f"{what} (HTTP 404)",
+                f"no study {record} on ClinicalTrials.gov (HTTP 404: {text})",
                 hint="check the NCT ID (it may be a typo, or the record may not be public yet); "
                 "if you use a mirror, check --ctgov-url",
                 record=record,

@@ -157,7 +157,12 @@ class StudySearch:
                     return
             if not next_token or not studies:
                 return
-            if not isinstance(next_token, str) or next_token in seen_tokens:
+            if not isinstance(next_token, str):
+                raise CtgovBadAnswer(
+                    f"search page {self.pages} has a nextPageToken that is not a string: {next_token!r}",
+                    hint="check --ctgov-url: it must be the API v2 base, e.g. https://clinicaltrials.gov/api/v2",
+                )
+            if next_token in seen_tokens:
                 raise CtgovBadAnswer(
                     f"search page {self.pages} repeats an earlier nextPageToken; stopping instead of looping",
                     hint="try again later, or narrow the query",
