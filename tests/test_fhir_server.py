@@ -160,3 +160,17 @@ def test_restart_keeps_committed_transactions(local_server: LocalServer) -> None
     # Server-assigned ids continue after the highest one seen, so nothing is overwritten.
     assert _transaction(local_server.base_url, _patient_and_obs(system, pid="P2")).status_code == 200
     assert len(_search(local_server.base_url, "Patient", system, "P|1")) == 1
+
+
+def test_validate_operation_reports_structural_errors(fhir_server: str) -> None:
+    bad = requests.post(
+        f"{fhir_server}/Patient/$validate",
+        json={"resourceType": "Patient", "birthDate": "not-a-date"},
+        headers=FHIR_JSON,
+        timeout=30,
+    )
+    assert bad.status_code in (200, 412)  # HAPI answers 412 for an invalid resource
+    assert any(i["severity"] == "error" for i in bad.json()["issue"])
+    good = requests.post(f"{fhir_server}/Patient/$validate", json={"resourceType": "Patient"}, headers=FHIR_JSON)
+    assert good.status_code == 200
+    assert not [i for i in good.json()["issue"] if i["severity"] in ("error", "fatal")]

@@ -11,6 +11,7 @@
 //     no-op update); server-assigned ids are sequential numbers and purely numeric client ids are refused, as in HAPI;
 //   - identifier token searches honour FHIR search escaping (\| \, \$ \\) and use an index, so 100,000
 //     resources stay fast (the memory repository scans every resource on every search).
+//   - a $validate operation (structural validation only, no terminology), which the engine's router lacks.
 // Usage: node server.mjs [--port 0] [--host 127.0.0.1] [--data FILE] [--token T] [--basic user:pass]
 //                        [--no-transaction]
 // Prints "listening on http://HOST:PORT" once ready. With --data, each committed transaction is appended to
@@ -382,6 +383,23 @@ function validate(step) {
   }
 }
 
+// $validate (the engine's router has none): an OperationOutcome with every structural issue, HTTP 200.
+function validateOperation(body) {
+  let resource = body;
+  if (body?.resourceType === 'Parameters') resource = body.parameter?.find((p) => p.name === 'resource')?.resource;
+  if (!resource?.resourceType) throw new FhirError(400, 'Nothing to validate: expected a resource or Parameters.resource');
+  try {
+    validateResource(resource);
+  } catch (err) {
+    if (!(err instanceof OperationOutcomeError)) throw err;
+    return { resourceType: 'OperationOutcome', issue: err.outcome.issue };
+  }
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'information', code: 'informational', diagnostics: 'No issues detected during validation' }],
+  };
+}
+
 let journalFd;
 
 async function runTransaction(bundle, reads) {
@@ -604,6 +622,7 @@ async function handle(req, body) {
     throw new FhirError(400, 'Request body is not valid JSON', undefined, 'structure');
   }
   if (req.method === 'POST' && (path === '' || path === '/')) return [200, await processBundle(resource)];
+  if (req.method === 'POST' && /^(\/[A-Za-z]+)?\/\$validate$/.test(path)) return [200, validateOperation(resource)];
   // Single-resource writes are one-entry transactions, so they get the same checks.
   const [entry] = await runTransaction(
     {
