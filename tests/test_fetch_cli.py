@@ -176,6 +176,7 @@ def test_output_must_be_a_directory(ctgov: CtgovServer, cache: Path, tmp_path: P
     result = run(ctgov, cache, "fetch", "NCT06171568", "-o", str(tmp_path / "file"))
     assert result.exit_code == ExitCode.USAGE
     assert "not a directory" in result.stderr
+    assert ctgov.requests == []
 
 
 # -- convert NCT IDs (the convert command takes the ctgov options and calls resolve_sources) -----

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
+from itertools import chain
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -128,24 +129,15 @@ def _with_progress(found: StudySearch, show: bool) -> Iterator[tuple[str, str]]:
     first = next(iterator, None)
     if first is None:
         return
-    # The total is known only after the first page; the bar starts then.
+    # The API's count of matches is known only once the first page is in; the bar starts then.
     length = found.total if found.total is not None else found.max
-    if found.max:
-        length = min(length, found.max) if length else found.max
+    if found.max and length:
+        length = min(length, found.max)
     with _bar(show, length or 0, "fetching studies") as bar:
-        for study in _chain(first, iterator):
-            yield _key(study), render(study)
+        for study in chain([first], iterator):
+            yield study_nct_id(study), render(study)
             if bar is not None:
                 bar.update(1)
-
-
-def _chain(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    yield first
-    yield from rest
-
-
-def _key(study: dict[str, Any]) -> str:
-    return study_nct_id(study)
 
 
 def _bar(show: bool, length: int, label: str) -> AbstractContextManager[Any]:
