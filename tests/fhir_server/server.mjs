@@ -128,7 +128,13 @@ function remove(type, id) {
 
 function loadJournal(file) {
   if (!fs.existsSync(file)) return;
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const text = fs.readFileSync(file, 'utf8');
+  if (text && !text.endsWith('\n')) {
+    // The last transaction was cut short by a kill and never acknowledged: drop it, so the next append
+    // starts on a line of its own.
+    fs.truncateSync(file, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
+  }
+  const lines = text.split('\n');
   for (const line of lines) {
     if (!line.trim()) continue;
     let record;
