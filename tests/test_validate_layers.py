@@ -206,3 +206,44 @@ def test_shipped_data_is_gzipped_and_its_sources_recorded() -> None:
         payload = json.loads(gzip.decompress((DATA / name).read_bytes()))
         assert payload
         assert f"`{name}`" in sources
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "code"),
+    [
+        ("PUT", "Patient/p1", None),
+        ("PUT", "Patient?identifier=urn:x|1", None),
+        ("POST", "Patient", None),
+        ("PUT", "Patient/p2", "request-id-mismatch"),
+        ("POST", "Patient/p1", "request-method-url"),
+        ("PUT", "Patient", "request-method-url"),
+        ("PUT", "Observation/p1", "request-url-type"),
+    ],
+)
+def test_transaction_requests_agree_with_their_resource(method: str, url: str, code: str | None) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:0b0c7a1e-7f3a-4f7e-9a55-000000000001",
+                "resource": {"resourceType": "Patient", "id": "p1"},
+                "request": {"method": method, "url": url},
+            }
+        ],
+    }
+    findings = integrity_findings(bundle, FhirVersion.R5)
+    assert [f.code for f in findings] == ([code] if code else [])
+    assert all(f.path == "Bundle.entry[0].request.url" for f in findings)
+
+
+def test_reference_type_must_match_the_target() -> None:
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "x"},
+        "contained": [{"resourceType": "Patient", "id": "p"}],
+        "subject": {"reference": "#p", "type": "Group"},
+    }
+    [finding] = integrity_findings(obs, FhirVersion.R4)
+    assert (finding.path, finding.code) == ("Observation.subject.type", "reference-type-mismatch")
