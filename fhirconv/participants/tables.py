@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -15,6 +15,7 @@ __all__ = ["TABLE_SUFFIXES", "Table", "Value", "open_table", "table_stem"]
 
 # Recognised file names: <stem><suffix>, e.g. lb.xpt, LB.XPT.gz, dm.csv. Compared case-insensitively.
 TABLE_SUFFIXES = (".xpt.gz", ".xpt", ".csv.gz", ".csv")
+_CSV_BATCH = 4096
 
 
 def table_stem(path: Path) -> str | None:
@@ -77,12 +78,37 @@ class Table:
             hint="save the file as UTF-8 CSV with one header row" if self._csv is not None else None,
         )
 
-    def tuples(self, columns: list[str] | None = None) -> Iterator[tuple[int, tuple[Value, ...]]]:
-        """(row number, values of `columns` in that order); all columns when None."""
+    def _wanted(self, columns: list[str] | None) -> list[str]:
         wanted = self.columns if columns is None else columns
         missing = [c for c in wanted if c not in self.columns]
         if missing:
             raise InputError(f"no column {missing[0]!r}", file=self.name, field=missing[0])
+        return wanted
+
+    def chunks(self, columns: list[str] | None = None) -> Iterator[tuple[Sequence[int], list[list[Value]]]]:
+        """Batches of rows, column-wise: (row numbers, one list of values per requested column).
+
+        Column-wise batches let callers convert each column's values in one pass (fast on big files)."""
+        wanted = self._wanted(columns)
+        if self._xpt is not None:
+            first = 1
+            for chunk in self._xpt.iter_columns(wanted):
+                count = len(chunk[0]) if chunk else 0
+                yield range(first, first + count), chunk
+                first += count
+            return
+        batch: list[tuple[int, tuple[Value, ...]]] = []
+        for item in self.tuples(wanted):
+            batch.append(item)
+            if len(batch) == _CSV_BATCH:
+                yield _transpose(batch, len(wanted))
+                batch = []
+        if batch:
+            yield _transpose(batch, len(wanted))
+
+    def tuples(self, columns: list[str] | None = None) -> Iterator[tuple[int, tuple[Value, ...]]]:
+        """(row number, values of `columns` in that order); all columns when None."""
+        wanted = self._wanted(columns)
         if self._xpt is not None:
             yield from enumerate(self._xpt.iter_tuples(wanted), start=1)
             return
@@ -120,6 +146,12 @@ class Table:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _transpose(batch: list[tuple[int, tuple[Value, ...]]], width: int) -> tuple[list[int], list[list[Value]]]:
+    numbers = [n for n, _ in batch]
+    columns = [list(c) for c in zip(*(values for _, values in batch), strict=True)] if batch else []
+    return numbers, columns or [[] for _ in range(width)]
 
 
 def open_table(path: str | Path, *, encoding: str | None = None) -> Table:

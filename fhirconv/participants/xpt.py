@@ -163,6 +163,11 @@ class XptReader:
 
     def iter_tuples(self, columns: list[str] | None = None) -> Iterator[tuple[Value, ...]]:
         """Rows as tuples of the given columns (default: all, in file order); only those are decoded."""
+        for chunk in self.iter_columns(columns):
+            yield from zip(*chunk, strict=True)
+
+    def iter_columns(self, columns: list[str] | None = None) -> Iterator[list[list[Value]]]:
+        """Chunks of consecutive rows, each as one list of values per requested column."""
         row_len = self.row_length
         if row_len == 0:
             return
@@ -186,7 +191,7 @@ class XptReader:
                 pending = data
                 continue
             pending = data[ready:]
-            yield from self._decode(data, ready // row_len, wanted)
+            yield self._decode(data, ready // row_len, wanted)
         count = len(pending) // row_len
         # Drop all-blank rows that end inside the final card: they are its padding.
         while (
@@ -197,9 +202,10 @@ class XptReader:
             count -= 1
         if pending[count * row_len :].strip(b" "):
             raise self._error("the data end in the middle of an observation (truncated file?)")
-        yield from self._decode(pending, count, wanted)
+        if count:
+            yield self._decode(pending, count, wanted)
 
-    def _decode(self, data: bytes, count: int, wanted: list[XptVariable]) -> Iterator[tuple[Value, ...]]:
+    def _decode(self, data: bytes, count: int, wanted: list[XptVariable]) -> list[list[Value]]:
         # Column by column: SDTM columns repeat few distinct values (STUDYID, test codes, units,
         # visits), so each distinct raw value is decoded once per chunk and then looked up.
         offsets = range(0, count * self.row_length, self.row_length)
@@ -212,7 +218,7 @@ class XptReader:
             for raw in distinct:
                 distinct[raw] = decode(raw)
             columns.append(list(map(distinct.__getitem__, raws)))
-        return zip(*columns, strict=True)
+        return columns
 
     def close(self) -> None:
         self._fh.close()

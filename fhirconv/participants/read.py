@@ -1,0 +1,558 @@
+"""Read participant data (SDTM domains, simple CSV, or any layout a spec describes) into typed records."""
+
+from __future__ import annotations
+
+import math
+import re
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from fhirconv.conceptmaps import translate
+from fhirconv.errors import FhirconvError, InputError, UsageError
+from fhirconv.participants.records import (
+    AdverseEventRecord,
+    Disposition,
+    Measurement,
+    Participant,
+    RowRejected,
+    SourceRef,
+    TrialDesign,
+)
+from fhirconv.participants.spec import BUILTIN_SPECS, REQUIRED_FIELDS, ColumnSpec, Spec, TableSpec, load_spec
+from fhirconv.participants.tables import Table, Value, open_table, table_stem
+
+__all__ = ["ParticipantData", "detect_spec", "read_participants"]
+
+OnError = Literal["raise", "collect"]
+
+# ISO 8601 as SDTM --DTC variables hold it: a date or datetime truncated at any component.
+_ISO_DATE = re.compile(
+    r"[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01])"
+    r"(T([01][0-9]|2[0-3])(:[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?)?(Z|[+-][01][0-9]:[0-5][0-9])?)?)?)?"
+)
+_RECORD_CLASSES: dict[str, type] = {
+    "participant": Participant,
+    "disposition": Disposition,
+    "measurement": Measurement,
+    "adverse_event": AdverseEventRecord,
+}
+# SUPP-- qualifiers that have a record field of their own; the others land in `extra` by QNAM.
+_SUPP_FIELDS = {"AETRTEM": "treatment_emergent"}
+_CACHE_LIMIT = 50_000  # distinct values remembered per column: keeps memory flat on huge files
+
+
+class _RowError(Exception):
+    """A bad value in one row: becomes an InputError (raise) or a RowRejected (collect)."""
+
+    def __init__(self, column: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _as_text(value: Value) -> str:
+    return value if isinstance(value, str) else _number_text(value)  # type: ignore[arg-type]
+
+
+def _to_float(value: Value, column: str, if_number: bool) -> float | None:
+    if isinstance(value, float):
+        return value
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except ValueError:
+        if if_number:
+            return None
+        raise _RowError(column, f"{column} value {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise _RowError(column, f"{column} value {value!r} is not a finite number")
+    return number
+
+
+def _to_int(value: Value, column: str) -> int:
+    number = _to_float(value, column, False)
+    assert number is not None
+    if not number.is_integer():
+        raise _RowError(column, f"{column} value {value!r} is not a whole number")
+    return int(number)
+
+
+def _to_bool(value: str, column: str) -> bool:
+    flag = value.upper()
+    if flag in ("Y", "N"):
+        return flag == "Y"
+    raise _RowError(column, f"{column} value {value!r} is not Y or N")
+
+
+def _to_date(value: Value, column: str) -> str:
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise _RowError(
+            column, f"{column} value {value!r} is not an ISO 8601 date (YYYY, YYYY-MM, YYYY-MM-DD[Thh:mm[:ss]])"
+        )
+    return value
+
+
+class _Column:
+    """How one spec column turns a raw value into field assignments; results cached per distinct value."""
+
+    def __init__(self, spec: ColumnSpec, table: TableSpec) -> None:
+        self.name = spec.column
+        self.spec = spec
+        types = table.field_types()
+        self.targets = [(f, types[f]) for f in spec.fields]
+        # Lists and `extra` gather values from several columns; other fields take one value each.
+        self.accumulates = any(kind in ("list", "extra") for _, kind in self.targets)
+        self.cache: dict[Value, list[tuple[str, Any]]] = {}
+        self.batch_cache: dict[Value, tuple[Any, ...] | _RowError] = {None: tuple(None for _ in self.targets)}
+
+    def convert_batch(self, values: list[Value], errors: dict[int, _RowError]) -> list[list[Any]]:
+        """One list per target field: the converted values of a batch (None where blank or bad; the
+        first error of each bad row is put in `errors` by row index)."""
+        table = self.batch_cache
+        if len(table) > _CACHE_LIMIT:
+            table.clear()
+            table[None] = tuple(None for _ in self.targets)
+        bad = False
+        for value in dict.fromkeys(values):
+            if value not in table:
+                try:
+                    got = dict(self.assignments(value))
+                    table[value] = tuple(got.get(f) for f, _ in self.targets)
+                except _RowError as exc:
+                    table[value] = exc
+                    bad = True
+            elif isinstance(table[value], _RowError):
+                bad = True
+        converted = list(map(table.__getitem__, values))
+        if bad:
+            for index, item in enumerate(converted):
+                if isinstance(item, _RowError):
+                    errors.setdefault(index, item)
+                    converted[index] = tuple(None for _ in self.targets)
+        if len(self.targets) == 1:
+            return [[t[0] for t in converted]]  # type: ignore[index]  # (errors were replaced above)
+        return [list(c) for c in zip(*converted, strict=True)]
+
+    def _code(self, text: str) -> str:
+        if self.spec.translate is None:
+            return text
+        try:
+            return translate(self.spec.translate, text, field=self.name)["code"]
+        except FhirconvError:
+            try:  # plain-word layouts are often written capitalised: "Male", "Yes"
+                return translate(self.spec.translate, text.lower(), field=self.name)["code"]
+            except FhirconvError:
+                raise _RowError(
+                    self.name, f"{self.name} value {text!r} is not a code ConceptMap {self.spec.translate} knows"
+                ) from None
+
+    def assignments(self, value: Value) -> list[tuple[str, Any]]:
+        found = self.cache.get(value)
+        if found is not None:
+            return found
+        out: list[tuple[str, Any]] = []
+        name = self.name
+        for field_name, kind in self.targets:
+            if kind == "list":
+                out.append((field_name, self._list(value)))
+                continue
+            if kind == "extra":
+                out.append((field_name, {name: _as_text(value)}))
+                continue
+            raw: Value = self._code(value) if isinstance(value, str) else value
+            converted: Any
+            if kind == "str":
+                converted = _as_text(raw)
+            elif kind == "float":
+                converted = _to_float(raw, name, self.spec.if_number)
+            elif kind == "int":
+                converted = _to_int(raw, name)
+            elif kind == "bool":
+                converted = _to_bool(_as_text(raw), name)
+            else:
+                converted = _to_date(raw, name)
+            if converted is not None:
+                out.append((field_name, converted))
+        if len(self.cache) >= _CACHE_LIMIT:
+            self.cache.clear()
+        self.cache[value] = out
+        return out
+
+    def _list(self, value: Value) -> list[str]:
+        text = _as_text(value)
+        if self.spec.flag is not None:
+            return [self.spec.flag] if _to_bool(text, self.name) else []
+        parts = text.split(self.spec.split) if self.spec.split else [text]
+        return [self._code(p.strip()) for p in parts if p.strip()]
+
+
+class _Keys:
+    """Duplicate-key detection with memory close to flat: exact keys for the current run of rows of one
+    subject (SDTM files are sorted by subject), 8-byte hashes for subjects already passed."""
+
+    def __init__(self) -> None:
+        self.subject: object = None
+        self.current: set[tuple[Value, ...]] = set()
+        self.done: dict[object, array[int]] = {}
+
+    def seen(self, subject: object, key: tuple[Value, ...]) -> bool:
+        if subject != self.subject:
+            if self.subject is not None:
+                closed = self.done.get(self.subject, array("q"))
+                closed.extend(hash(k) for k in self.current)
+                self.done[self.subject] = array("q", sorted(closed))
+            self.subject = subject
+            self.current = set()
+        if key in self.current:
+            return True
+        self.current.add(key)
+        earlier = self.done.get(subject)
+        if earlier is not None:
+            h = hash(key)
+            i = bisect_left(earlier, h)
+            return i < len(earlier) and earlier[i] == h
+        return False
+
+
+def _normal_seq(value: Value) -> str:
+    """IDVARVAL and --SEQ as comparable text: SUPP-- stores it right-justified ("       1")."""
+    text = _as_text(value).strip() if value is not None else ""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return _number_text(number) if math.isfinite(number) else text
+
+
+@dataclass(slots=True)
+class _Source:
+    table: TableSpec
+    path: Path
+    label: str  # how SourceRefs and row counts name it
+
+
+class _Stream:
+    """A re-iterable stream of records of one kind: each iteration reads the files afresh."""
+
+    def __init__(self, data: ParticipantData, sources: list[_Source]) -> None:
+        self._data = data
+        self._sources = sources
+
+    def __iter__(self) -> Iterator[Any]:
+        for source in self._sources:
+            yield from self._data._records(source)
+
+
+@dataclass
+class ParticipantData:
+    """Participant data read through a spec. `participants`, `dispositions` and `design` are loaded;
+    `measurements` and `adverse_events` stream from the files each time they are iterated, and with
+    on_error="collect" carry a RowRejected in place of each bad row. `row_counts` (rows read per file,
+    for files whose rows become records) is complete once the streams have been consumed;
+    `merged_counts` counts rows folded into other records (SUPP-- qualifiers, TS/TA)."""
+
+    spec: Spec
+    on_error: OnError = "raise"
+    participants: list[Participant] = field(default_factory=list)
+    dispositions: list[Disposition] = field(default_factory=list)
+    design: TrialDesign | None = None
+    rejected: list[RowRejected] = field(default_factory=list)
+    row_counts: dict[str, int] = field(default_factory=dict)
+    merged_counts: dict[str, int] = field(default_factory=dict)
+    files: dict[str, list[str]] = field(default_factory=dict)  # table name -> file labels
+    measurements: Iterable[Measurement | RowRejected] = ()
+    adverse_events: Iterable[AdverseEventRecord | RowRejected] = ()
+    _sources: dict[str, list[_Source]] = field(default_factory=dict)
+    _subjects: set[str] = field(default_factory=set)
+
+    @property
+    def layout(self) -> str:
+        return self.spec.name
+
+    def _fail(self, src: SourceRef, column: str | None, reason: str) -> RowRejected:
+        if self.on_error == "raise":
+            raise InputError(reason, file=src.file, record=f"row {src.row}", field=column)
+        return RowRejected(src, column, reason)
+
+    def _rows(self, source: _Source) -> Iterator[tuple[SourceRef, dict[str, Any] | RowRejected]]:
+        """(where, field values) per row of one file; the spec's columns applied, keys checked.
+
+        Work goes column by column over batches of rows: a column's distinct values are converted once
+        (translated, typed, checked) and mapped over the batch in C, then each row is one dict(zip())."""
+        table = source.table
+        with open_table(source.path) as handle:
+            columns = self._columns(handle, source)
+            names = [c.name for c in columns]
+            base = dict(table.values)
+            # Scalar fields fed by exactly one column go the fast way; lists, `extra` and fields that
+            # several columns (or a constant) feed are assembled per row.
+            feeds: dict[str, int] = {}
+            for c in columns:
+                for f, _ in c.targets:
+                    feeds[f] = feeds.get(f, 0) + 1
+            fast = [
+                i
+                for i, c in enumerate(columns)
+                if not c.accumulates and all(feeds[f] == 1 and f not in base for f, _ in c.targets)
+            ]
+            slow = [i for i in range(len(columns)) if i not in fast]
+            slot_fields = [f for i in fast for f, _ in columns[i].targets]
+            key_index = [names.index(k) for k in table.key if k in names]
+            subject_column = next((c.name for c in columns if "subject_id" in c.spec.fields), None)
+            subject_index = names.index(subject_column) if subject_column in names else None
+            keys = _Keys()
+            required = [(f, self._feeder(table, f)) for f in REQUIRED_FIELDS[table.record]]
+            check_subject = table.record not in ("participant", "trial_summary", "trial_arm") and self._subjects
+            subjects = self._subjects
+            skip = table.skip_if_blank
+            label = source.label
+            count = 0
+            for numbers, raw in handle.chunks(names):
+                errors: dict[int, _RowError] = {}
+                slots: list[list[Any]] = []
+                for i in fast:
+                    slots.extend(columns[i].convert_batch(raw[i], errors))
+                for index, (row_no, row) in enumerate(zip(numbers, zip(*slots, strict=True), strict=True)):
+                    count += 1
+                    src = SourceRef(label, row_no)
+                    fields_: dict[str, Any] = dict(zip(slot_fields, row, strict=True))
+                    if base:
+                        fields_.update(base)
+                    try:
+                        failed = errors.get(index)
+                        if failed is not None:
+                            raise failed
+                        for i in slow:
+                            value = raw[i][index]
+                            if value is not None:
+                                self._assign(fields_, columns[i], value)
+                        if skip is not None and fields_.get(skip) is None:
+                            count -= 1  # another table of this file accounts for the row
+                            continue
+                        for name, column_name in required:
+                            if fields_.get(name) in (None, ""):
+                                raise _RowError(column_name, f"{column_name or name} is blank")
+                        if key_index:
+                            key = tuple([raw[k][index] for k in key_index])
+                            subject = raw[subject_index][index] if subject_index is not None else None
+                            if keys.seen(subject, key):
+                                shown = ", ".join(f"{table.key[j]}={key[j]!r}" for j in range(len(key)))
+                                raise _RowError(table.key[-1], f"duplicate key {shown}")
+                        if check_subject and fields_["subject_id"] not in subjects:
+                            raise _RowError(subject_column, f"unknown subject {fields_['subject_id']!r} (not in DM)")
+                    except _RowError as exc:
+                        yield src, self._fail(src, exc.column, exc.reason)
+                        continue
+                    yield src, fields_
+            merged = table.record in ("supplemental", "trial_summary", "trial_arm")
+            (self.merged_counts if merged else self.row_counts)[label] = count
+
+    @staticmethod
+    def _assign(fields_: dict[str, Any], column: _Column, value: Value) -> None:
+        for name, converted in column.assignments(value):
+            # Several columns may feed one list (AESDTH, AESHOSP, ...) or `extra`.
+            if isinstance(converted, list):
+                fields_.setdefault(name, []).extend(converted)
+            elif isinstance(converted, dict):
+                fields_.setdefault(name, {}).update(converted)
+            elif converted is not None:
+                fields_[name] = converted
+
+    def _feeder(self, table: TableSpec, field_name: str) -> str | None:
+        return next((c.column for c in table.columns if field_name in c.fields), None)
+
+    def _columns(self, handle: Table, source: _Source) -> list[_Column]:
+        present = set(handle.columns)
+        out = []
+        for spec in source.table.columns:
+            if spec.column in present:
+                out.append(_Column(spec, source.table))
+            elif spec.required:
+                raise InputError(
+                    f"required column {spec.column} is missing",
+                    file=source.label,
+                    field=spec.column,
+                    hint=f"the {self.spec.name} layout needs it in table {source.table.name}; see mappings/specs/",
+                )
+        return out
+
+    def _records(self, source: _Source) -> Iterator[Any]:
+        table = source.table
+        cls = _RECORD_CLASSES[table.record]
+        supplemental = self._supplemental(table) if table.supplemental else None
+        link = table.supplemental_key
+        link_column = next((c for c in table.columns if c.column == link), None)
+        normal: dict[str, str] = {}
+        for src, fields_ in self._rows(source):
+            if isinstance(fields_, RowRejected):
+                yield fields_
+                continue
+            if supplemental is not None and link_column is not None:
+                raw = self._link_value(fields_, link_column)
+                seq = normal.get(raw)
+                if seq is None:
+                    seq = normal[raw] = _normal_seq(raw)
+                    if len(normal) > _CACHE_LIMIT:
+                        normal.clear()
+                qualifiers = supplemental.pop((fields_["subject_id"], seq), None)
+                if qualifiers:
+                    self._qualify(fields_, qualifiers)
+            yield cls(source=src, **fields_)
+        if supplemental:
+            for rows in supplemental.values():
+                for ref, _ in rows.values():
+                    rejected = self._fail(
+                        ref, "IDVARVAL", f"no {table.name.upper()} row with this {link} for the subject"
+                    )
+                    self.rejected.append(rejected)
+
+    @staticmethod
+    def _link_value(fields_: dict[str, Any], column: ColumnSpec) -> str:
+        value = fields_.get(column.fields[0])
+        return "" if value is None else str(value)
+
+    @staticmethod
+    def _qualify(fields_: dict[str, Any], qualifiers: dict[str, tuple[SourceRef, str]]) -> None:
+        extra = fields_.setdefault("extra", {})
+        for qnam, (_, qval) in qualifiers.items():
+            own = _SUPP_FIELDS.get(qnam)
+            if own is not None and own not in fields_:
+                fields_[own] = qval.strip().upper() == "Y"
+            else:
+                extra[qnam] = qval
+
+    def _supplemental(self, table: TableSpec) -> dict[tuple[str, str], dict[str, tuple[SourceRef, str]]]:
+        """SUPP-- rows by (subject, IDVARVAL), loaded before the parent table streams."""
+        assert table.supplemental is not None
+        out: dict[tuple[str, str], dict[str, tuple[SourceRef, str]]] = {}
+        for source in self._sources.get(table.supplemental, []):
+            for src, fields_ in self._rows(source):
+                if isinstance(fields_, RowRejected):
+                    self.rejected.append(fields_)
+                    continue
+                if fields_.get("id_var") != table.supplemental_key:
+                    reason = f"IDVAR {fields_.get('id_var')!r}: only {table.supplemental_key} links are supported"
+                    self.rejected.append(self._fail(src, "IDVAR", reason))
+                    continue
+                slot = out.setdefault((fields_["subject_id"], _normal_seq(fields_.get("id_value"))), {})
+                slot[fields_["name"]] = (src, fields_.get("value") or "")
+        return out
+
+    def _load(self) -> None:
+        for source in self._by_record("participant"):
+            for src, fields_ in self._rows(source):
+                if isinstance(fields_, RowRejected):
+                    self.rejected.append(fields_)
+                    continue
+                self.participants.append(Participant(source=src, **fields_))
+        self._subjects = {p.subject_id for p in self.participants}
+        for source in self._by_record("disposition"):
+            for item in self._records(source):
+                (self.rejected if isinstance(item, RowRejected) else self.dispositions).append(item)
+        self._load_design()
+        self.measurements = _Stream(self, self._by_record("measurement"))
+        self.adverse_events = _Stream(self, self._by_record("adverse_event"))
+
+    def _by_record(self, record: str) -> list[_Source]:
+        return [s for t in self.spec.of_record(record) for s in self._sources.get(t.name, [])]
+
+    def _load_design(self) -> None:
+        design: TrialDesign | None = None
+        for source in self._by_record("trial_summary"):
+            for src, fields_ in self._rows(source):
+                if isinstance(fields_, RowRejected):
+                    self.rejected.append(fields_)
+                    continue
+                if design is None:
+                    design = TrialDesign(study_id=fields_.get("study_id") or "", source=src)
+                design.parameters.setdefault(fields_["parameter"], []).append(fields_.get("value") or "")
+        arms: dict[str, tuple[str, list[tuple[int, str]]]] = {}
+        for source in self._by_record("trial_arm"):
+            for src, fields_ in self._rows(source):
+                if isinstance(fields_, RowRejected):
+                    self.rejected.append(fields_)
+                    continue
+                if design is None:
+                    design = TrialDesign(study_id=fields_.get("study_id") or "", source=src)
+                code, elements = arms.setdefault(fields_["arm"], (fields_.get("arm_code") or "", []))
+                if fields_.get("element"):
+                    elements.append((fields_.get("order") or 0, fields_["element"]))
+        if design is not None:
+            for arm, (code, elements) in arms.items():
+                # TA gives an arm only as its sequence of elements: that sequence is its description.
+                description = " → ".join(e for _, e in sorted(elements)) or None
+                design.arms.append((code, arm, description))
+        self.design = design
+
+
+def _candidate_files(inputs: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for item in inputs:
+        if item.is_dir():
+            files.extend(sorted(p for p in item.iterdir() if p.is_file() and table_stem(p) is not None))
+        elif item.is_file():
+            if table_stem(item) is None:
+                raise UsageError(f"not a participant table: {item}", hint="give .csv or .xpt files, or a directory")
+            files.append(item)
+        else:
+            raise UsageError(f"no such file or directory: {item}", file=str(item))
+    return files
+
+
+def detect_spec(files: Iterable[Path]) -> Spec:
+    """The built-in spec whose detect tables are all among `files` (SDTM first)."""
+    stems = {table_stem(p) for p in files}
+    for name in BUILTIN_SPECS:
+        spec = load_spec(name)
+        detect = [spec.table(t) for t in spec.detect]
+        if detect and all(t is not None and stems & set(t.files) for t in detect):
+            return spec
+    raise UsageError(
+        "cannot tell the layout of the participant data",
+        hint="SDTM needs dm.xpt or dm.csv; the simple CSV layout needs participants.csv; "
+        "for another layout pass a column-mapping spec (--participants-spec)",
+    )
+
+
+def read_participants(
+    path: str | Path | Iterable[str | Path],
+    *,
+    spec: Spec | str | Path | None = None,
+    on_error: OnError = "raise",
+) -> ParticipantData:
+    """Read participant data from a directory or files, through `spec` (a Spec, a built-in name or a
+    spec file) or, without one, the built-in layout the files match (SDTM or simple CSV)."""
+    inputs = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+    files = _candidate_files(inputs)
+    chosen = spec if isinstance(spec, Spec) else (load_spec(spec) if spec is not None else detect_spec(files))
+    data = ParticipantData(spec=chosen, on_error=on_error)
+    claimed: dict[Path, str] = {}
+    for table in chosen.tables:
+        matches = [p for p in files if table_stem(p) in table.files]
+        # One table per file name: dm.xpt wins over dm.csv if both exist, so no row is read twice.
+        by_stem: dict[str | None, Path] = {}
+        for p in matches:
+            by_stem.setdefault(table_stem(p), p)
+        sources = []
+        for p in by_stem.values():
+            shared = claimed.get(p)
+            label = p.name if shared is None else f"{p.name} ({table.name})"
+            claimed.setdefault(p, table.name)
+            sources.append(_Source(table, p, label))
+        if table.required and not sources:
+            raise InputError(
+                f"no {' / '.join(table.files)} file (.csv or .xpt) for table {table.name}",
+                file=", ".join(str(i) for i in inputs),
+                hint=f"the {chosen.name} layout needs it",
+            )
+        data._sources[table.name] = sources
+        data.files[table.name] = [s.label for s in sources]
+    data._load()
+    return data
