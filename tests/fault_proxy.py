@@ -20,7 +20,8 @@ class Fault:
     kind: "status" (answer `status` without forwarding, with Retry-After if given), "drop" (close the
     connection without forwarding), "drop-after" (forward, so the server commits, then close without
     answering), "slow" (forward, then wait `delay` seconds before answering), "restart" (forward, then call
-    the proxy's `on_restart` and close without answering)."""
+    the proxy's `on_restart` and close without answering), "restart-before" (call `on_restart`, then close
+    without forwarding: the request is lost with the old server process)."""
 
     kind: str
     status: int = 503
@@ -118,6 +119,11 @@ class FaultProxy:
             self._reply(h, fault.status, b'{"resourceType":"OperationOutcome","issue":[]}', extra)
             return
         if fault and fault.kind == "drop":
+            self._drop(h)
+            return
+        if fault and fault.kind == "restart-before":
+            assert self.on_restart is not None
+            self.on_restart()  # the request dies with the old server process
             self._drop(h)
             return
         try:

@@ -106,12 +106,13 @@ def test_an_interrupted_run_run_again_completes_without_duplicates(fhir_server: 
 
 
 @pytest.mark.skipif(bool(os.environ.get("FHIRCONV_TEST_SERVER")), reason="restarts a local server")
-def test_server_restarted_in_the_middle_of_an_upload(local_server: LocalServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["restart", "restart-before"])
+def test_server_restarted_in_the_middle_of_an_upload(local_server: LocalServer, tmp_path: Path, kind: str) -> None:
     bundle = new_bundle(tmp_path)
-    proxy = FaultProxy(local_server.base_url, faults={3: Fault("restart")}, on_restart=local_server.restart)
+    proxy = FaultProxy(local_server.base_url, faults={3: Fault(kind)}, on_restart=local_server.restart)
     with proxy:
         code, report = push_via(proxy, bundle)
     assert code == 0, report.get("failures")
-    assert proxy.faults_hit() == ["restart"]
+    assert proxy.faults_hit() == [kind]
     assert report["totals"]["failed"] == 0
     assert_all_there_once(local_server.base_url, bundle)
