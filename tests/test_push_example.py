@@ -1,0 +1,62 @@
+# ruff: noqa: F811  (pytest fixtures imported from fhir_server.fixture are used as arguments)
+"""The shipped example (NCT04382547) converted, pushed twice, verified: exactly one copy of each resource."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner, Result
+from fhir_server.fixture import fhir_server  # noqa: F401  (pytest fixture)
+
+from fhirconv.cli import main
+from fhirconv.cli.convert import convert
+
+pytestmark = pytest.mark.server
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "NCT04382547"
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env={}, catch_exceptions=False)
+
+
+def _push_twice_and_verify(bundle: Path, server: str) -> dict[str, int]:
+    first = run("push", str(bundle), "--server", server, "--format", "json", "--batch-size", "50", "--workers", "2")
+    assert first.exit_code == 0, first.stdout[-2000:]
+    second = run("push", str(bundle), "--server", server, "--format", "json", "--batch-size", "50", "--workers", "2")
+    assert second.exit_code == 0, second.stdout[-2000:]
+    totals = json.loads(second.stdout)["totals"]
+    entries = json.loads(bundle.read_text())["entry"]
+    assert totals == {"created": 0, "updated": 0, "unchanged": len(entries), "failed": 0}
+    verified = run("verify", str(bundle), "--server", server, "--format", "json")
+    assert verified.exit_code == 0, verified.stdout[-2000:]
+    # Exactly one copy of each resource searchable by its identifier.
+    for entry in entries:
+        url = entry["request"]["url"]
+        if "?" in url:
+            body = requests.get(f"{server}/{url}", timeout=30).json()
+            assert body.get("total", len(body.get("entry", []))) == 1, url
+    return dict(totals)
+
+
+def test_example_study_pushed_twice(fhir_server: str, tmp_path: Path) -> None:
+    bundle = tmp_path / "NCT04382547.json"
+    converted = run("convert", str(EXAMPLE / "NCT04382547.txt"), "-o", str(bundle))
+    assert converted.exit_code == 0, converted.stderr
+    _push_twice_and_verify(bundle, fhir_server)
+
+
+@pytest.mark.skipif(
+    not any(p.name == "participants" for p in convert.params), reason="convert has no --participants option yet"
+)
+def test_example_study_with_participants_pushed_twice(fhir_server: str, tmp_path: Path) -> None:
+    bundle = tmp_path / "NCT04382547.json"
+    participants = EXAMPLE / "participants" / "sdtm"
+    converted = run("convert", str(EXAMPLE / "NCT04382547.txt"), "--participants", str(participants), "-o", str(bundle))
+    assert converted.exit_code == 0, converted.stderr
+    types = {e["resource"]["resourceType"] for e in json.loads(bundle.read_text())["entry"]}
+    assert {"Patient", "ResearchSubject", "Observation", "AdverseEvent"} <= types
+    _push_twice_and_verify(bundle, fhir_server)
