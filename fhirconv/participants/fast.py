@@ -34,7 +34,7 @@ _DATETIME = {
         r"(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?)?)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)?)?)?"
     ),
 }
-_MEMO_LIMIT = 200_000  # distinct values remembered per check; cleared when full, so memory stays flat
+_MEMO_LIMIT = 20_000  # distinct values remembered per check; cleared when full, so memory stays flat
 
 
 def full_validate(item: Keyed, version: FhirVersion) -> None:
@@ -83,7 +83,10 @@ class FastValidator:
     # The values an Observation of a known plan can vary in (see map_common.build_observation).
     def _check_observation_values(self, item: Keyed) -> None:
         res = item.resource
-        self._string(res["identifier"][0]["value"], item, "identifier[0].value")
+        # Identifier values are unique per row: checked, never memoised.
+        value = res["identifier"][0]["value"]
+        if not isinstance(value, str) or not _STRING.fullmatch(value) or _CONTROL.search(value):
+            raise self._fail(item, "identifier[0].value", value, "is not a FHIR string")
         self._string(res["subject"]["reference"], item, "subject.reference")
         eff = res.get("effectiveDateTime")
         if eff is not None:

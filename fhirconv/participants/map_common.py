@@ -199,7 +199,7 @@ def fhir_datetime(value: str | None, src: SourceRef, column: str, tz: str | None
     if cached is not None:
         return cached
     out = _fhir_datetime(value, src, column, tz)
-    if len(_DATETIMES) >= 100_000:  # bounded, so memory stays flat on any input
+    if len(_DATETIMES) >= 20_000:  # bounded, so memory stays flat on any input
         _DATETIMES.clear()
     _DATETIMES[(value, tz)] = out
     return out
