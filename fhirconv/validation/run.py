@@ -26,7 +26,15 @@ OFFLINE_LAYERS: tuple[Layer, ...] = (
 )
 # When two layers report the same problem at the same element, the more specific one speaks for both
 # (e.g. a bad status code in R4 is both a schema enum and a required-binding failure: terminology).
-_PRIORITY = (Layer.SERVER, Layer.TERMINOLOGY, Layer.INVARIANT, Layer.INTEGRITY, Layer.STRUCTURE, Layer.SCHEMA)
+_PRIORITY = (
+    Layer.SERVER,
+    Layer.TERMINOLOGY,
+    Layer.INVARIANT,
+    Layer.INTEGRITY,
+    Layer.STRUCTURE,
+    Layer.SCHEMA,
+    Layer.INPUT,
+)
 
 # Per-resource layers: run on each resource; Bundle entries are split off and run one by one.
 _PER_RESOURCE: dict[Layer, Callable[[dict[str, Any], FhirVersion], list[Finding]]] = {
@@ -101,7 +109,9 @@ def merge(findings: list[Finding]) -> list[Finding]:
             merged += group
             continue
         primary_layer = min(by_layer, key=_PRIORITY.index)
-        others = tuple(sorted((layer for layer in by_layer if layer is not primary_layer), key=_PRIORITY.index))
+        # A finding merged before (e.g. structure+schema, then the server) keeps the layers it already had.
+        agreeing = {layer for f in group for layer in (f.layer, *f.also)} - {primary_layer}
+        others = tuple(sorted(agreeing, key=_PRIORITY.index))
         merged += [replace(f, also=others) for f in by_layer[primary_layer]]
     out = merged + singles
     out.sort(key=lambda f: (f.file or "", f.line or 0, -1 if f.entry is None else f.entry, f.path, f.layer))

@@ -74,8 +74,10 @@ def outcome_findings(outcome: dict[str, Any], content: dict[str, Any]) -> list[F
         severity = _SEVERITY.get(str(issue.get("severity")), Severity.ERROR)
         text = (issue.get("details") or {}).get("text") or issue.get("diagnostics") or str(issue.get("code", "?"))
         where = (issue.get("expression") or issue.get("location") or [""])[0]
-        if severity is Severity.INFORMATION and str(text).strip().lower() in ("all ok", "no issues detected"):
-            continue
+        if severity is Severity.INFORMATION and any(
+            phrase in str(text).lower() for phrase in ("all ok", "no issues detected")
+        ):
+            continue  # the server's way of saying "valid" (HAPI, Medplum): not a finding
         context = resource_context(content)
         path = str(where)
         match = _ENTRY.match(path)

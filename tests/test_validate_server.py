@@ -1,0 +1,37 @@
+"""The server layer against the local FHIR test server's $validate (or FHIRCONV_TEST_SERVER)."""
+
+# ruff: noqa: F811  (pytest fixtures imported from fhir_server.fixture are used as arguments)
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fhir_server.fixture import fhir_server  # noqa: F401  (pytest fixture)
+
+from fhirconv.cli import main
+from fhirconv.validation.findings import Layer, Severity
+from fhirconv.validation.server import server_findings
+
+pytestmark = pytest.mark.server
+
+CORPUS = Path(__file__).parent / "data" / "validate"
+
+
+def test_clean_bundle_passes_the_server_too(fhir_server: str) -> None:
+    result = CliRunner().invoke(main, ["validate", "--server", fhir_server, str(CORPUS / "clean" / "bundle.R4.json")])
+    assert result.exit_code == 0, result.output
+
+
+def test_server_issues_merge_with_ours_at_the_same_element(fhir_server: str, tmp_path: Path) -> None:
+    patient = {"resourceType": "Patient", "id": "p1", "birthDate": "not-a-date"}
+    raw = server_findings(patient, fhir_server)
+    assert [(f.layer, f.path, f.severity) for f in raw] == [(Layer.SERVER, "Patient.birthDate", Severity.ERROR)]
+    path = tmp_path / "patient.json"
+    path.write_text(json.dumps(patient), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", "--server", fhir_server, "--format", "json", str(path)])
+    assert result.exit_code == 1
+    [issue] = json.loads(result.output)["issue"]
+    assert issue["expression"] == ["Patient.birthDate"]
+    assert "layer=server; also=structure,schema" in issue["diagnostics"]
