@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
 from fhirconv.bundle import BundleKind, Keyed, dumps
-from fhirconv.convert import Converted, Summary, convert_records, merge, to_bundle
-from fhirconv.errors import ExitCode, UsageError
+from fhirconv.convert import Converted, Failed, Summary, convert_records, merge, to_bundle
+from fhirconv.ctgov import CtgovSettings, resolve_sources
+from fhirconv.ctgov.options import CACHE_HELP, ctgov_options
+from fhirconv.errors import ExitCode, FhirconvError, UsageError
+from fhirconv.ndjson import ndjson_lines
 from fhirconv.output import write_text
 from fhirconv.versions import FhirVersion
 
@@ -38,11 +40,7 @@ def _is_dir_target(output: str | None) -> bool:
     return output.endswith(("/", "\\")) or Path(output).is_dir()
 
 
-def _ndjson(items: list[Keyed]) -> list[str]:
-    return [json.dumps(i.resource, ensure_ascii=False) + "\n" for i in items]
-
-
-@click.command(epilog=EPILOG)
+@click.command(epilog=EPILOG + "\n\n" + CACHE_HELP)
 @click.argument("sources", nargs=-1)
 @click.option(
     "--fhir-version",
@@ -69,22 +67,34 @@ def _ndjson(items: list[Keyed]) -> list[str]:
     help="json: a Bundle; ndjson: one resource per line.",
 )
 @click.option("-o", "--output", metavar="FILE|DIR", help="Where to write (default: stdout).")
+@click.option(
+    "--allow-invalid",
+    is_flag=True,
+    help="Write the output even if the offline validation layers find errors (they are still reported).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Do not print the summary line to stderr.")
+@ctgov_options
 def convert(
     sources: tuple[str, ...],
     fhir_version: str,
     bundle_kind: BundleKind,
     out_format: str,
     output: str | None,
+    allow_invalid: bool,
     quiet: bool,
+    ctgov: CtgovSettings,
 ) -> None:
     """Convert ClinicalTrials.gov study records to FHIR.
 
     SOURCES are files (API v2 JSON, v2 pages, NDJSON, classic JSON, legacy XML, or a
-    study page saved as text), directories of them, or - for stdin.
+    study page saved as text), directories of them, - for stdin, or NCT IDs (fetched
+    from ClinicalTrials.gov, see fetch). Before anything is written the output passes
+    the offline validation layers (models, JSON Schema, terminology, invariants, bundle
+    integrity); invalid output is refused with the report, unless --allow-invalid.
     """
     if not sources:
         raise UsageError("no SOURCE given", hint="name a study record file, a directory, or - for stdin")
+    sources = tuple(resolve_sources(list(sources), settings=ctgov))
     version = FhirVersion.parse(fhir_version)
     summary = Summary()
     per_study = _is_dir_target(output)
@@ -96,12 +106,17 @@ def convert(
                 click.echo(f"hint: {result.error.hint}", err=True)
         elif per_study:
             assert output is not None
-            _write_study(Path(output), result, version, bundle_kind, out_format)
+            try:
+                _write_study(Path(output), result, version, bundle_kind, out_format, allow_invalid=allow_invalid)
+            except FhirconvError as exc:  # this study's output is refused; the others still convert
+                summary.converted -= 1
+                summary.failures.append(Failed(result.record.source, result.key, exc))
+                click.echo(f"error: {exc}", err=True)
         else:
             converted.append(result)
     if converted:
         items = merge(c.items for c in converted)
-        write_text(output, _render(items, version, bundle_kind, out_format))
+        write_text(output, _render(items, version, bundle_kind, out_format, allow_invalid=allow_invalid, label=None))
 
     if not quiet:
         click.echo(summary.line(), err=True)
@@ -109,18 +124,46 @@ def convert(
         raise click.exceptions.Exit(int(ExitCode.INVALID))
 
 
-def _render(items: list[Keyed], version: FhirVersion, kind: BundleKind, out_format: str) -> str:
+def _render(
+    items: list[Keyed],
+    version: FhirVersion,
+    kind: BundleKind,
+    out_format: str,
+    *,
+    allow_invalid: bool,
+    label: str | None,
+) -> str:
+    """Build the output text, after the offline validation layers have passed (or --allow-invalid)."""
+    bundle: dict[str, Any] = to_bundle(items, version, "collection" if out_format == "ndjson" else kind)
+    _validate(bundle, version, allow_invalid=allow_invalid, label=label)
     if out_format == "ndjson":
-        return "".join(_ndjson(items))
-    bundle: dict[str, Any] = to_bundle(items, version, kind)
+        return "".join(ndjson_lines(items, version))
     return dumps(bundle)
 
 
+def _validate(bundle: dict[str, Any], version: FhirVersion, *, allow_invalid: bool, label: str | None) -> None:
+    from fhirconv.validation import ensure_valid, text_report, validate_content
+
+    if not allow_invalid:
+        ensure_valid(bundle, version, file=label)
+        return
+    errors = [f for f in validate_content(bundle, version) if f.is_error]
+    if errors:
+        click.echo(f"warning: writing invalid output (--allow-invalid):\n{text_report(errors).rstrip()}", err=True)
+
+
 def _write_study(
-    folder: Path, result: Converted, version: FhirVersion, kind: BundleKind, out_format: str
+    folder: Path,
+    result: Converted,
+    version: FhirVersion,
+    kind: BundleKind,
+    out_format: str,
+    *,
+    allow_invalid: bool,
 ) -> None:
     suffix = "ndjson" if out_format == "ndjson" else "json"
-    write_text(folder / f"{result.key}.{version.value}.{suffix}", _render(result.items, version, kind, out_format))
+    text = _render(result.items, version, kind, out_format, allow_invalid=allow_invalid, label=result.record.source)
+    write_text(folder / f"{result.key}.{version.value}.{suffix}", text)
 
 
 COMMANDS: list[click.Command] = [convert]
