@@ -257,7 +257,12 @@ def map_patient(p: Participant, ctx: Context) -> Keyed:
 
 # --- Observation ------------------------------------------------------------------------------
 
-_TEST_MAPS = {"LB": "sdtm-lbtestcd-loinc", "VS": "sdtm-vstestcd-loinc", "MB": "sdtm-mbtestcd-loinc"}
+_TEST_MAPS = {
+    "LB": "sdtm-lbtestcd-loinc",
+    "VS": "sdtm-vstestcd-loinc",
+    "MB": "sdtm-mbtestcd-loinc",
+    "RE": "sdtm-retestcd-loinc",
+}
 
 
 def test_map(domain: str) -> str | None:
@@ -352,7 +357,10 @@ def _plan(m: Measurement, kind: str, value: Any, unit: str | None, ucol: str, ct
     tmap = test_map(d)
     if tmap is None:
         raise UnmappedCodeError(
-            f"no test-code ConceptMap for domain {d!r}", field="DOMAIN", hint="supported: LB, VS, MB", **where(src)
+            f"no test-code ConceptMap for domain {d!r}",
+            field="DOMAIN",
+            hint=f"supported: {', '.join(_TEST_MAPS)}",
+            **where(src),
         )
     codings: list[dict[str, Any]] = []
     loinc = translate(tmap, m.test_code, src, f"{d}TESTCD", depends={"unit": unit})
