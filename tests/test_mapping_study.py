@@ -104,8 +104,8 @@ def full_study() -> Study:
             sex="FEMALE",
             gender_based=True,
             gender_description="Women only",
-            minimum_age=Age(18, "Years", "18 Years"),
-            maximum_age=Age(6.5, "months", "6.5 Months"),
+            minimum_age=Age(6.5, "months", "6.5 Months"),
+            maximum_age=Age(65, "Years", "65 Years"),
             study_population="Clinic patients",
             sampling_method="NON_PROBABILITY_SAMPLE",
         ),
@@ -302,8 +302,8 @@ def test_r4_enrollment_group() -> None:
     assert chars[1]["code"]["coding"][0] == {"system": "http://loinc.org", "code": "46098-0", "display": "Sex"}
     assert chars[2]["valueCodeableConcept"] == {"text": "Women only"}
     assert chars[3]["valueRange"] == {
-        "low": {"value": 18, "unit": "year", "system": "http://unitsofmeasure.org", "code": "a"},
-        "high": {"value": 6.5, "unit": "month", "system": "http://unitsofmeasure.org", "code": "mo"},
+        "low": {"value": 6.5, "unit": "month", "system": "http://unitsofmeasure.org", "code": "mo"},
+        "high": {"value": 65, "unit": "year", "system": "http://unitsofmeasure.org", "code": "a"},
     }
     assert chars[4] == {"code": {"text": "Accepts healthy volunteers"}, "valueBoolean": False, "exclude": False}
     assert chars[5]["valueCodeableConcept"] == {"text": "Clinic patients"}
@@ -579,3 +579,44 @@ def test_other_study_ids_are_keyed_locally() -> None:
     items = map_study(study, R5)
     assert (items[-1].system, items[-1].value) == (LOCAL_STUDY_SYSTEM, "CDISCPILOT01")
     assert _study(items)["identifier"][0] == {"use": "official", "system": LOCAL_STUDY_SYSTEM, "value": "CDISCPILOT01"}
+
+
+@pytest.mark.parametrize("version", list(FhirVersion))
+def test_check_models_names_the_path_inside_a_memoised_fragment(version: FhirVersion) -> None:
+    good = {"resourceType": "Organization", "identifier": [{"system": "urn:x", "value": "a"}],
+            "type": [{"text": "ok"}], "name": "A"}
+    check_models([Keyed(good, "urn:x", "a")], version)
+    check_models([Keyed(good, "urn:x", "a")], version)  # a fragment seen before: still fine
+    bad = copy.deepcopy(good)
+    bad["type"].append({"coding": [{"code": "x", "bogus": 1}]})
+    with pytest.raises(ValidationFailed) as err:
+        check_models([Keyed(bad, "urn:x", "a")], version)
+    assert err.value.field == "type.1.coding.0.bogus"
+    resource = map_study(full_study(), version)[-1].resource
+    before = copy.deepcopy(resource)
+    check_models(map_study(full_study(), version), version)
+    assert resource == before  # the check never changes the resources it checks
+
+
+@pytest.mark.parametrize("version", list(FhirVersion))
+def test_check_models_agrees_with_plain_model_validation(version: FhirVersion) -> None:
+    from fhirconv.versions import model_class
+
+    for item in map_study(full_study(), version):
+        model_class(version, item.resource_type).model_validate(item.resource)
+    study = full_study()
+    study.start_date = DateInfo("2020-13-45", "ACTUAL")  # a reader would not let this through; the check must
+    items = map_study(study, version)
+    with pytest.raises(ValidationFailed) as err:
+        check_models(items, version)
+    assert err.value.field.startswith("period.start")
+
+
+@pytest.mark.parametrize("version", list(FhirVersion))
+def test_full_study_passes_every_offline_validation_layer(version: FhirVersion) -> None:
+    from fhirconv.convert import convert_study
+    from fhirconv.validation import Severity, validate_content
+
+    findings = validate_content(convert_study(full_study(), version), version)
+    problems = [f for f in findings if f.severity in (Severity.FATAL, Severity.ERROR, Severity.WARNING)]
+    assert problems == []
