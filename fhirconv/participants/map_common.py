@@ -129,6 +129,7 @@ class Context:
     tz: str | None = None  # zone for SDTM local times; None: times are dropped (R4 needs a zone)
     _systems: dict[str, str] = field(default_factory=dict)
     _patient_refs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subject_arms: dict[str, str] = field(default_factory=dict)  # USUBJID -> actual (else planned) arm
     plans: dict[tuple[Any, ...], ObsPlan] = field(default_factory=dict)
 
     @classmethod
@@ -543,6 +544,17 @@ def ae_coded(map_id: str, value: str | None, src: SourceRef, column: str) -> dic
     coding = translate(map_id, value.strip().upper(), src, column)
     concept: dict[str, Any] = {"coding": [coding]} if coding else {}
     concept["text"] = value.strip()
+    return concept
+
+
+def ae_grade(ae: AdverseEventRecord) -> dict[str, Any] | None:
+    """AETOXGR as a grade CodeableConcept; text is the map's display ("Grade 3"), not the bare number."""
+    if ae.grade is None:
+        return None
+    code = str(ae.grade)
+    coding = translate("sdtm-aetoxgr-grade", code, ae.source, "AETOXGR")
+    concept: dict[str, Any] = {"coding": [coding]} if coding else {}
+    concept["text"] = source_display("sdtm-aetoxgr-grade", code) or code
     return concept
 
 

@@ -10,6 +10,7 @@ from fhirconv.participants.map_common import (
     ae_causality,
     ae_coded,
     ae_event_concept,
+    ae_grade,
     ae_key,
     ae_seriousness,
     default_state,
@@ -75,7 +76,7 @@ def map_adverse_event(ae: AdverseEventRecord, ctx: Context) -> Keyed:
     if severity:
         res["severity"] = severity
     if ae.grade is not None:
-        grade = ae_coded("sdtm-aetoxgr-grade", str(ae.grade), ae.source, "AETOXGR")
+        grade = ae_grade(ae)
         if grade:
             res["extension"] = [{"url": AE_GRADE_R4, "valueCodeableConcept": grade}]
     outcome = ae_coded("sdtm-aeout-outcome", ae.outcome, ae.source, "AEOUT")
@@ -84,12 +85,17 @@ def map_adverse_event(ae: AdverseEventRecord, ctx: Context) -> Keyed:
     causality = ae_causality(ae)
     if causality:
         res["suspectEntity"] = [
-            {"instance": {"display": intervention_label(ctx)}, "causality": [{"assessment": causality}]}
+            {"instance": {"display": intervention_label(ctx, ae.subject_id)}, "causality": [{"assessment": causality}]}
         ]
     res["study"] = [ctx.study_ref()]
     return Keyed(res, system, key)
 
 
-def intervention_label(ctx: Context) -> str:
-    names = [i.name for i in ctx.study.interventions if i.name]
+def intervention_label(ctx: Context, subject_id: str) -> str:
+    """The study intervention(s) an event's relatedness refers to: those of the subject's (actual) arm
+    when the pipeline has recorded it and the study links interventions to arms, else all of them."""
+    arm = ctx.subject_arms.get(subject_id)
+    names = [i.name for i in ctx.study.interventions if i.name and arm in i.arm_group_labels]
+    if not names:
+        names = [i.name for i in ctx.study.interventions if i.name]
     return "study intervention: " + ", ".join(names) if names else "study intervention"

@@ -11,6 +11,7 @@ from fhirconv.participants.map_common import (
     ae_causality,
     ae_coded,
     ae_event_concept,
+    ae_grade,
     ae_key,
     ae_seriousness,
     default_state,
@@ -102,7 +103,7 @@ def map_adverse_event(ae: AdverseEventRecord, ctx: Context) -> Keyed:
     if severity:
         extensions.append({"url": AE_SEVERITY, "valueCodeableConcept": severity})
     if ae.grade is not None:
-        grade = ae_coded("sdtm-aetoxgr-grade", str(ae.grade), ae.source, "AETOXGR")
+        grade = ae_grade(ae)
         if grade:
             extensions.append({"url": AE_GRADE, "valueCodeableConcept": grade})
     if extensions:
@@ -132,7 +133,7 @@ def map_adverse_event(ae: AdverseEventRecord, ctx: Context) -> Keyed:
     if causality:
         res["suspectEntity"] = [
             {
-                "instanceCodeableConcept": {"text": intervention_label(ctx)},
+                "instanceCodeableConcept": {"text": intervention_label(ctx, ae.subject_id)},
                 "causality": {"entityRelatedness": causality},
             }
         ]

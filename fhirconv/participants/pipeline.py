@@ -175,6 +175,9 @@ def convert_participants(
             summary.resources[item.resource_type] += 1
             yield item
         summary.file(p.source.file).converted += 1
+        arm = ctx.arm(p.actual_arm, p.source, "ACTARM") or ctx.arm(p.arm, p.source, "ARM")
+        if arm:  # which intervention an adverse event's relatedness refers to
+            ctx.subject_arms[p.subject_id] = arm
         for ds in dispositions:
             summary.file(ds.source.file).merged += 1
             cat = (ds.category or "").strip().upper()
