@@ -536,10 +536,16 @@ def read_participants(
     claimed: dict[Path, str] = {}
     for table in chosen.tables:
         matches = [p for p in files if table_stem(p) in table.files]
-        # One table per file name: dm.xpt wins over dm.csv if both exist, so no row is read twice.
         by_stem: dict[str | None, Path] = {}
         for p in matches:
-            by_stem.setdefault(table_stem(p), p)
+            other = by_stem.setdefault(table_stem(p), p)
+            if other != p:
+                # dm.xpt and dm.csv side by side: reading both would count every row twice.
+                raise UsageError(
+                    f"two files for table {table.name}: {other.name} and {p.name}",
+                    file=str(p.parent),
+                    hint="keep one of them",
+                )
         sources = []
         for p in by_stem.values():
             shared = claimed.get(p)

@@ -64,8 +64,9 @@ def open_binary(path: Path) -> IO[bytes]:
 
 def _text_decoder(encoding: str) -> Callable[[bytes], str | None]:
     def text(raw: bytes) -> str | None:
-        # Blanks are how SAS stores a missing character value: the record says None.
-        return raw.decode(encoding, "replace").rstrip(" \x00") or None
+        # Blanks are how SAS stores a missing character value: the record says None. Surrounding
+        # blanks are padding (SUPP-- IDVARVAL is stored right-justified, "       1"), trimmed as in CSV.
+        return raw.decode(encoding, "replace").strip(" \x00") or None
 
     return text
 
