@@ -620,3 +620,17 @@ def test_full_study_passes_every_offline_validation_layer(version: FhirVersion) 
     findings = validate_content(convert_study(full_study(), version), version)
     problems = [f for f in findings if f.severity in (Severity.FATAL, Severity.ERROR, Severity.WARNING)]
     assert problems == []
+
+
+@pytest.mark.parametrize("version", list(FhirVersion))
+def test_location_fast_path_still_rejects_bad_values(version: FhirVersion) -> None:
+    good = {"resourceType": "Location", "identifier": [{"system": SITE_SYSTEM, "value": "fast"}], "status": "active",
+            "name": "A", "position": {"longitude": 1.5, "latitude": 2.5}}
+    check_models([Keyed(good, SITE_SYSTEM, "fast")], version)  # this shape is now known
+    same_shape = {**good, "position": {"longitude": float("nan"), "latitude": 2.5}}
+    with pytest.raises(ValidationFailed) as err:
+        check_models([Keyed(same_shape, SITE_SYSTEM, "fast")], version)
+    assert err.value.field == "position.longitude"
+    other_type = {**good, "position": {"longitude": "east", "latitude": 2.5}}  # a new shape: full model
+    with pytest.raises(ValidationFailed):
+        check_models([Keyed(other_type, SITE_SYSTEM, "fast")], version)
