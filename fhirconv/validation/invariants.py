@@ -81,7 +81,6 @@ _CONTEXT_DEPENDENT = ("%", "children", "descendants", "$this", "$index", "$total
 # pre-check says so, the FHIRPath expression is certain to be true and is not evaluated.
 _CERTAINLY_TRUE: dict[str, Callable[[dict[str, Any]], bool]] = {
     "dom-2": lambda n: "contained" not in n,
-    "dom-3": lambda n: "contained" not in n,
     "dom-4": lambda n: "contained" not in n,
     "dom-5": lambda n: "contained" not in n,
     "obs-7": lambda n: "component" not in n,
@@ -236,6 +235,44 @@ def compiled(version: FhirVersion) -> Compiled:
     return Compiled(by_type, sorted(skipped))
 
 
+_DOM_3 = (
+    "dom-3: If the resource is contained in another resource, it SHALL be referred to from elsewhere in the "
+    "resource or SHALL refer to the containing resource"
+)
+
+
+def _strings(value: Any, into: set[str]) -> set[str]:
+    if isinstance(value, str):
+        into.add(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _strings(item, into)
+    elif isinstance(value, list):
+        for item in value:
+            _strings(item, into)
+    return into
+
+
+def _unreferenced_contained(resource: dict[str, Any]) -> list[int]:
+    """dom-3, natively: the contained resources that nothing refers to ('#id') and that do not refer to
+    their container ('#'). Any string value counts as a possible reference, canonical, uri or url."""
+    contained = resource.get("contained")
+    if not isinstance(contained, list):
+        return []
+    outside = _strings({k: v for k, v in resource.items() if k != "contained"}, set())
+    unreferenced = []
+    for i, inner in enumerate(contained):
+        if not isinstance(inner, dict):
+            continue
+        others = _strings([c for j, c in enumerate(contained) if j != i], set())
+        own = _strings(inner, set())
+        cid = inner.get("id")
+        referenced = isinstance(cid, str) and (f"#{cid}" in outside or f"#{cid}" in others)
+        if not referenced and "#" not in own:
+            unreferenced.append(i)
+    return unreferenced
+
+
 def invariant_findings(resource: dict[str, Any], version: FhirVersion) -> list[Finding]:
     """Evaluate the invariants on every element of one resource (and of its contained resources)."""
     defs = load_definitions(version)
@@ -257,6 +294,11 @@ def invariant_findings(resource: dict[str, Any], version: FhirVersion) -> list[F
                 )
             )
             continue
+        if node.type in defs.resources and "contained" in node.value:
+            findings += [
+                Finding(Severity.ERROR, Layer.INVARIANT, f"{node.path}.contained[{i}]", _DOM_3, "dom-3", **context)
+                for i in _unreferenced_contained(node.value)
+            ]
         for inv in table.get(node.type, ()):
             if inv.certainly_true(node.value):
                 continue
