@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from fhirconv.errors import ExitCode, UsageError
 from fhirconv.transport import ServerConfig
 from fhirconv.versions import FhirVersion
+
+if TYPE_CHECKING:
+    from fhirconv.push import PushOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -153,9 +156,19 @@ def push_options(func: F) -> F:
     return func
 
 
-def _connection(kwargs: dict[str, Any]) -> ServerConfig:
-    keys = ("server", "token", "basic_user", "ca_bundle", "insecure", "timeout", "retries")
-    return server_config(**{k: kwargs.pop(k) for k in keys})
+SERVER_KEYS = ("server", "token", "basic_user", "ca_bundle", "insecure", "timeout", "retries")
+
+
+def pop_server_config(kwargs: dict[str, Any]) -> ServerConfig:
+    """Take the `server_options` values out of a command's keyword arguments and check them."""
+    return server_config(**{k: kwargs.pop(k) for k in SERVER_KEYS})
+
+
+def pop_push_options(kwargs: dict[str, Any]) -> PushOptions:
+    """Take the `push_options` values out of a command's keyword arguments."""
+    from fhirconv.push import PushOptions
+
+    return PushOptions(batch_size=kwargs.pop("batch_size"), workers=kwargs.pop("workers"))
 
 
 def _format_option(func: F) -> F:
@@ -179,15 +192,14 @@ def _format_option(func: F) -> F:
     help="FHIR version of the bundles (default: detected from the content).",
 )
 @_format_option
-def push(
-    paths: tuple[str, ...], batch_size: int, workers: int, fhir_version: str | None, out_format: str, **kwargs: Any
-) -> None:
+def push(paths: tuple[str, ...], fhir_version: str | None, out_format: str, **kwargs: Any) -> None:
     """Push transaction bundles (files or directories of *.json) to a FHIR server."""
-    from fhirconv.push import PushOptions, push_files
+    from fhirconv.push import push_files
 
-    config = _connection(kwargs)
+    config = pop_server_config(kwargs)
+    options = pop_push_options(kwargs)
     version = FhirVersion.parse(fhir_version) if fhir_version else None
-    report = push_files(paths, config, options=PushOptions(batch_size, workers), version=version)
+    report = push_files(paths, config, options=options, version=version)
     _emit(report.dumps() if out_format == "json" else report.to_text(), out_format)
     _exit(report.exit_code)
 
@@ -203,7 +215,7 @@ def verify(paths: tuple[str, ...], batch_size: int, out_format: str, **kwargs: A
     """Check that every resource of the bundles is on the server, once, with the same content."""
     from fhirconv.push import verify_files
 
-    config = _connection(kwargs)
+    config = pop_server_config(kwargs)
     report = verify_files(paths, config, batch_size=batch_size)
     _emit(report.dumps() if out_format == "json" else report.to_text(), out_format)
     _exit(report.exit_code)
