@@ -42,7 +42,7 @@ _RECORD_CLASSES: dict[str, type] = {
 }
 # SUPP-- qualifiers that have a record field of their own; the others land in `extra` by QNAM.
 _SUPP_FIELDS = {"AETRTEM": "treatment_emergent"}
-_CACHE_LIMIT = 50_000  # distinct values remembered per column: keeps memory flat on huge files
+_CACHE_LIMIT = 8192  # distinct values remembered per column: bounded, so memory stays flat on huge files
 
 
 class _RowError(Exception):
@@ -195,29 +195,38 @@ class _Column:
 
 class _Keys:
     """Duplicate-key detection with memory close to flat: exact keys for the current run of rows of one
-    subject (SDTM files are sorted by subject), 8-byte hashes for subjects already passed."""
+    subject (SDTM files are sorted by subject), 8-byte key hashes for runs already passed, kept per
+    subject as a few sorted arrays (merged as they grow, so files not sorted by subject stay fast)."""
 
     def __init__(self) -> None:
         self.subject: object = None
         self.current: set[tuple[Value, ...]] = set()
-        self.done: dict[object, array[int]] = {}
+        self.done: dict[object, list[array[int]]] = {}
+
+    def _close(self) -> None:
+        runs = self.done.setdefault(self.subject, [])
+        run = array("q", sorted(hash(k) for k in self.current))
+        # Merge while the newest run is at least as big as the one before: O(log n) runs per subject.
+        while runs and len(runs[-1]) <= len(run):
+            run = array("q", sorted(runs.pop() + run))
+        runs.append(run)
 
     def seen(self, subject: object, key: tuple[Value, ...]) -> bool:
         if subject != self.subject:
-            if self.subject is not None:
-                closed = self.done.get(self.subject, array("q"))
-                closed.extend(hash(k) for k in self.current)
-                self.done[self.subject] = array("q", sorted(closed))
+            if self.current:
+                self._close()
             self.subject = subject
             self.current = set()
         if key in self.current:
             return True
         self.current.add(key)
-        earlier = self.done.get(subject)
-        if earlier is not None:
+        runs = self.done.get(subject)
+        if runs:
             h = hash(key)
-            i = bisect_left(earlier, h)
-            return i < len(earlier) and earlier[i] == h
+            for run in runs:
+                i = bisect_left(run, h)
+                if i < len(run) and run[i] == h:
+                    return True
         return False
 
 

@@ -97,23 +97,20 @@ class Table:
                 yield range(first, first + count), chunk
                 first += count
             return
-        batch: list[tuple[int, tuple[Value, ...]]] = []
-        for item in self.tuples(wanted):
-            batch.append(item)
-            if len(batch) == _CSV_BATCH:
-                yield _transpose(batch, len(wanted))
-                batch = []
-        if batch:
-            yield _transpose(batch, len(wanted))
-
-    def tuples(self, columns: list[str] | None = None) -> Iterator[tuple[int, tuple[Value, ...]]]:
-        """(row number, values of `columns` in that order); all columns when None."""
-        wanted = self._wanted(columns)
-        if self._xpt is not None:
-            yield from enumerate(self._xpt.iter_tuples(wanted), start=1)
-            return
-        assert self._csv is not None
         index = [self.columns.index(c) for c in wanted]
+        numbers: list[int] = []
+        rows: list[list[str]] = []
+        for row_no, raw in self._raw_rows():
+            numbers.append(row_no)
+            rows.append(raw)
+            if len(rows) == _CSV_BATCH:
+                yield numbers, _csv_columns(rows, index)
+                numbers, rows = [], []
+        if rows:
+            yield numbers, _csv_columns(rows, index)
+
+    def _raw_rows(self) -> Iterator[tuple[int, list[str]]]:
+        assert self._csv is not None
         width = len(self.columns)
         row_no = 0
         try:
@@ -123,9 +120,19 @@ class Table:
                     if not raw:
                         continue  # an empty line holds no record; numbering still follows the file's lines
                     raise self._error(f"{len(raw)} values where the header has {width} columns", row_no)
-                yield row_no, tuple([raw[i].strip() or None for i in index])
+                yield row_no, raw
         except (UnicodeDecodeError, csv.Error) as exc:
             raise self._error(f"cannot read the row: {exc}", row_no + 1) from exc
+
+    def tuples(self, columns: list[str] | None = None) -> Iterator[tuple[int, tuple[Value, ...]]]:
+        """(row number, values of `columns` in that order); all columns when None."""
+        wanted = self._wanted(columns)
+        if self._xpt is not None:
+            yield from enumerate(self._xpt.iter_tuples(wanted), start=1)
+            return
+        index = [self.columns.index(c) for c in wanted]
+        for row_no, raw in self._raw_rows():
+            yield row_no, tuple([raw[i].strip() or None for i in index])
 
     def rows(self) -> Iterator[tuple[int, dict[str, Value]]]:
         """(row number, {column: value}) for every row."""
@@ -148,10 +155,16 @@ class Table:
         self.close()
 
 
-def _transpose(batch: list[tuple[int, tuple[Value, ...]]], width: int) -> tuple[list[int], list[list[Value]]]:
-    numbers = [n for n, _ in batch]
-    columns = [list(c) for c in zip(*(values for _, values in batch), strict=True)] if batch else []
-    return numbers, columns or [[] for _ in range(width)]
+def _csv_columns(rows: list[list[str]], index: list[int]) -> list[list[Value]]:
+    # Column by column, each distinct cell text trimmed once (columns repeat few values).
+    columns: list[list[Value]] = []
+    for i in index:
+        cells = [r[i] for r in rows]
+        distinct: dict[str, Value] = dict.fromkeys(cells)
+        for cell in distinct:
+            distinct[cell] = cell.strip() or None
+        columns.append(list(map(distinct.__getitem__, cells)))
+    return columns
 
 
 def open_table(path: str | Path, *, encoding: str | None = None) -> Table:
