@@ -61,3 +61,31 @@ def test_paths_directories_and_missing_files(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text("{")
     with pytest.raises(FhirconvError, match="cannot read a JSON bundle"):
         load_files([str(tmp_path / "broken.json")])
+
+
+def test_server_and_push_options_plug_into_another_command() -> None:
+    import click
+    from click.testing import CliRunner
+
+    from fhirconv.cli.push import pop_push_options, pop_server_config, push_options, server_options
+
+    seen: dict[str, object] = {}
+
+    @click.command()
+    @click.option("--push", "do_push", is_flag=True)
+    @server_options
+    @push_options
+    def convert_like(do_push: bool, **kwargs: Any) -> None:
+        seen["config"] = pop_server_config(kwargs)
+        seen["options"] = pop_push_options(kwargs)
+        seen["rest"] = kwargs
+
+    env = {"FHIRCONV_SERVER": "https://fhir.example.org/r4", "FHIRCONV_TOKEN": "t0k"}
+    result = CliRunner().invoke(convert_like, ["--push", "--workers", "3"], env=env)
+    assert result.exit_code == 0, result.output
+    config = seen["config"]
+    assert config.base_url == "https://fhir.example.org/r4"  # type: ignore[attr-defined]
+    assert config.token == "t0k"  # type: ignore[attr-defined]
+    assert "t0k" not in repr(config)
+    assert seen["options"].workers == 3  # type: ignore[attr-defined]
+    assert seen["rest"] == {}
