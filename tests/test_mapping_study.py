@@ -80,6 +80,9 @@ def full_study() -> Study:
             phases=["PHASE2", "PHASE1"],
             allocation="RANDOMIZED",
             intervention_model="PARALLEL",
+            intervention_model_description="Two parallel arms",
+            masking_description="Identical tablets",
+            target_duration="2 Weeks",
             primary_purpose="TREATMENT",
             masking="DOUBLE",
             who_masked=["PARTICIPANT", "INVESTIGATOR"],
@@ -634,3 +637,10 @@ def test_location_fast_path_still_rejects_bad_values(version: FhirVersion) -> No
     other_type = {**good, "position": {"longitude": "east", "latitude": 2.5}}  # a new shape: full model
     with pytest.raises(ValidationFailed):
         check_models([Keyed(other_type, SITE_SYSTEM, "fast")], version)
+
+
+@pytest.mark.parametrize("version", list(FhirVersion))
+def test_design_free_text_becomes_notes(version: FhirVersion) -> None:
+    rs = _study(map_study(full_study(), version))
+    assert rs["note"] == [{"text": "Intervention model description: Two parallel arms"},
+                          {"text": "Masking description: Identical tablets"}, {"text": "Target duration: 2 Weeks"}]

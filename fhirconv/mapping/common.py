@@ -116,6 +116,22 @@ def design_concepts(study: Study) -> list[dict[str, Any]]:
     return out
 
 
+def notes(study: Study) -> list[dict[str, str]]:
+    """Design free text with no element of its own, as Annotations on the study (same in R4 and R5)."""
+    d = study.design
+    parts = (
+        ("Intervention model description", d.intervention_model_description),
+        ("Masking description", d.masking_description),
+        ("Target duration", d.target_duration),
+    )
+    out = []
+    for label, text in parts:
+        value = clean(text)
+        if value:
+            out.append({"text": f"{label}: {value}"})
+    return out
+
+
 def primary_purpose(study: Study) -> dict[str, Any] | None:
     code = study.design.primary_purpose
     if not code:

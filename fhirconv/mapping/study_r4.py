@@ -151,6 +151,9 @@ def map_study_r4(study: Study) -> list[Keyed]:
     why = common.clean(study.why_stopped)
     if why:
         rs["reasonStopped"] = {"text": why}
+    notes = common.notes(study)
+    if notes:
+        rs["note"] = notes
 
     arms = []
     for arm in study.arm_groups:

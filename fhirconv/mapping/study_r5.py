@@ -261,6 +261,9 @@ def map_study_r5(study: Study) -> list[Keyed]:
         rs["period"] = period
     if sites:
         rs["site"] = [reference("Location", s.system, s.value, s.resource.get("name")) for s in sites]
+    notes = common.notes(study)
+    if notes:
+        rs["note"] = notes
     if study.design.patient_registry:
         rs["classifier"] = [{"text": "Patient registry"}]
     if parties:
