@@ -65,7 +65,10 @@ def test_transient_faults_are_retried(
         code, report = push_via(proxy, bundle, *extra)
     assert code == 0, (name, report.get("failures"))
     assert len(proxy.faults_hit()) == len(faults), name
-    assert report["timing"]["retries"] == retries
+    if "--timeout" in extra:  # on a loaded machine another answer may also miss a 1 s timeout
+        assert report["timing"]["retries"] >= retries
+    else:
+        assert report["timing"]["retries"] == retries
     assert report["totals"]["failed"] == 0
     assert_all_there_once(fhir_server, bundle)
 
