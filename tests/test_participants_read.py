@@ -277,3 +277,20 @@ def test_explicit_spec_and_capitalised_words(tmp_path: Path) -> None:
         ("P2", "COMPLETED", "participants.csv (dispositions)")
     ]
     assert data.row_counts == {"participants.csv": 2, "participants.csv (dispositions)": 1}
+
+
+def test_duplicate_key_found_when_rows_are_not_grouped_by_subject(tmp_path: Path) -> None:
+    """Rows of one subject far apart: the duplicate is still found (through the key-hash runs)."""
+    shutil.copy(BAD / "bad_date" / "dm.csv", tmp_path / "dm.csv")
+    lines = ["USUBJID,LBSEQ,LBTESTCD"]
+    for seq in range(1, 40):
+        lines += [f"MSC2-001,{seq},WBC", f"MSC2-002,{seq},WBC"]
+    good = len(lines) - 1
+    lines.append("MSC2-001,17,WBC")  # row 79: same key as row 33
+    (tmp_path / "lb.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = read_participants(tmp_path, on_error="collect")
+    items = list(data.measurements)
+    rejected = [m for m in items if isinstance(m, RowRejected)]
+    assert [(r.source.row, r.column) for r in rejected] == [(good + 1, "LBSEQ")]
+    assert "LBSEQ='17'" in rejected[0].reason
+    assert len(items) - len(rejected) == good
