@@ -445,8 +445,15 @@ def defects(version: str, base: dict[str, Any]) -> list[tuple[str, str, Any, lis
     one("ele-1", "an empty element", b, "invariant", f"{at('Patient')}.identifier[1]", "ele-1", [])
     b, o = copy_with("Observation")
     o["contained"] = [{"resourceType": "Device", "id": "cuff", "manufacturer": "Acme"}]
-    one("dom-3", "a contained resource nothing refers to", b, "invariant", f"{at('Observation')}.contained[0]",
-        "dom-3", [])
+    one(
+        "dom-3",
+        "a contained resource nothing refers to",
+        b,
+        "invariant",
+        f"{at('Observation')}.contained[0]",
+        "dom-3",
+        [],
+    )
     # 5. bundle integrity
     subject_key = "individual" if r4 else "subject"
     b, rs = copy_with("ResearchSubject")
