@@ -205,3 +205,12 @@ def test_ensure_valid_refuses_with_the_report() -> None:
     assert "Observation.status: code 'done'" in refused.value.message
     assert "--allow-invalid" in (refused.value.hint or "")
     assert ensure_valid(json.loads(CLEAN_R4.read_text(encoding="utf-8")), FhirVersion.R4) == []
+
+
+def test_an_element_of_the_other_version_gets_a_hint() -> None:
+    result = run("--fhir-version", "R5", str(CORPUS / "defects" / "R5" / "r4-shaped-in-r5.json"))
+    assert result.exit_code == 1
+    assert "ResearchStudy.sponsor: unknown element 'sponsor'" in result.output
+    assert "(FHIR R4 has it: is this R4 content? see --fhir-version)" in result.output
+    plain = run(str(CORPUS / "defects" / "R4" / "unknown-element.json"))
+    assert "has it" not in plain.output

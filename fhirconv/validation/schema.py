@@ -89,6 +89,15 @@ def _escape_stray_braces(body: Any) -> Any:
     return body
 
 
+def other_version_hint(resource_type: str, element: str, version: FhirVersion) -> str:
+    """' (FHIR R4 has it: is this R4 content?)' when the element exists in the other version, else ''."""
+    other = FhirVersion.R5 if version is FhirVersion.R4 else FhirVersion.R4
+    definition = load_schema(other)["definitions"].get(resource_type)
+    if isinstance(definition, dict) and element in definition.get("properties", {}):
+        return f" (FHIR {other} has it: is this {other} content? see --fhir-version)"
+    return ""
+
+
 @cache
 def _checker(version: FhirVersion) -> _Checker:
     return _Checker(version)
@@ -175,7 +184,8 @@ def _translate(checker: _Checker, error: ValidationError, base: str, context: di
         owner = checker.names.get(id(schema), "this element")
         return [
             make(
-                f"unknown element {key!r}: {owner} has no such element in FHIR {version}",
+                f"unknown element {key!r}: {owner} has no such element in FHIR {version}"
+                + other_version_hint(owner, key, version),
                 "unknown-element",
                 f"{path}.{key}",
             )

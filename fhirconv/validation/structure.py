@@ -7,6 +7,7 @@ from typing import Any
 import pydantic
 
 from fhirconv.validation.findings import Finding, Layer, Severity, join_path, resource_context
+from fhirconv.validation.schema import other_version_hint
 from fhirconv.versions import FhirVersion, model_class
 
 
@@ -93,7 +94,11 @@ def _translate(error: Any, rtype: str, version: FhirVersion, context: dict[str, 
     kind, msg = error["type"], error["msg"]
     if kind == "extra_forbidden":
         owner = join_path(rtype, loc[:-1]) if len(loc) > 1 else rtype
-        text, code = f"unknown element {loc[-1]!r}: {owner} has no such element in FHIR {version}", "unknown-element"
+        hint = other_version_hint(rtype, str(loc[-1]), version) if len(loc) == 1 else ""
+        text, code = (
+            f"unknown element {loc[-1]!r}: {owner} has no such element in FHIR {version}{hint}",
+            "unknown-element",
+        )
     elif kind == "missing" or kind.endswith(".missing"):
         text, code = f"required element {loc[-1]!r} is missing", "required"
     elif kind == "string_pattern_mismatch" or "does not match spec regex" in msg:
