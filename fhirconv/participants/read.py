@@ -438,20 +438,50 @@ class ParticipantData:
                 extra[qnam] = qval
 
     def _supplemental(self, table: TableSpec) -> dict[tuple[str, str], dict[str, tuple[SourceRef, str]]]:
-        """SUPP-- rows by (subject, IDVARVAL), loaded before the parent table streams."""
+        """SUPP-- rows by (subject, IDVARVAL), loaded before the parent table streams.
+
+        A lean path (SUPPLB is as big as LB): columns converted batch-wise, no per-row field dicts; a
+        repeated QNAM for the same parent row is the duplicate check."""
         assert table.supplemental is not None
         out: dict[tuple[str, str], dict[str, tuple[SourceRef, str]]] = {}
         for source in self._sources.get(table.supplemental, []):
-            for src, fields_ in self._rows(source):
-                if isinstance(fields_, RowRejected):
-                    self.rejected.append(fields_)
-                    continue
-                if fields_.get("id_var") != table.supplemental_key:
-                    reason = f"IDVAR {fields_.get('id_var')!r}: only {table.supplemental_key} links are supported"
-                    self.rejected.append(self._fail(src, "IDVAR", reason))
-                    continue
-                slot = out.setdefault((fields_["subject_id"], _normal_seq(fields_.get("id_value"))), {})
-                slot[fields_["name"]] = (src, fields_.get("value") or "")
+            supp = source.table
+            with open_table(source.path) as handle:
+                columns = self._columns(handle, source)
+                feeder = {f: i for i, c in enumerate(columns) for f in c.spec.fields}
+                wanted = ["subject_id", "id_var", "id_value", "name", "value"]
+                count = 0
+                for numbers, raw in handle.chunks([c.name for c in columns]):
+                    errors: dict[int, _RowError] = {}
+                    converted = {}
+                    for f in wanted:
+                        i = feeder.get(f)
+                        if i is None:
+                            converted[f] = [None] * len(numbers)
+                            continue
+                        lists = columns[i].convert_batch(raw[i], errors)
+                        converted[f] = lists[columns[i].spec.fields.index(f)]
+                    rows = zip(numbers, *(converted[f] for f in wanted), strict=True)
+                    for index, (row_no, subject, id_var, id_value, name, value) in enumerate(rows):
+                        count += 1
+                        src = SourceRef(source.label, row_no)
+                        failed = errors.get(index)
+                        if failed is None and (subject is None or name is None):
+                            column = self._feeder(supp, "subject_id" if subject is None else "name")
+                            failed = _RowError(column, f"{column} is blank")
+                        if failed is None and id_var != table.supplemental_key:
+                            reason = f"IDVAR {id_var!r}: only {table.supplemental_key} links are supported"
+                            failed = _RowError(self._feeder(supp, "id_var"), reason)
+                        if failed is None:
+                            slot = out.setdefault((subject, _normal_seq(id_value)), {})
+                            if name in slot:
+                                reason = f"duplicate qualifier {name} for {subject} {id_var}={id_value}"
+                                failed = _RowError(self._feeder(supp, "name"), reason)
+                            else:
+                                slot[name] = (src, value or "")
+                                continue
+                        self.rejected.append(self._fail(src, failed.column, failed.reason))
+                self.merged_counts[source.label] = count
         return out
 
     def _load(self) -> None:
