@@ -8,6 +8,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -255,8 +256,7 @@ class _Stream:
         self._sources = sources
 
     def __iter__(self) -> Iterator[Any]:
-        for source in self._sources:
-            yield from self._data._records(source)
+        return chain.from_iterable(self._data._records(source) for source in self._sources)
 
 
 @dataclass
@@ -317,10 +317,18 @@ class ParticipantData:
             subject_column = next((c.name for c in columns if "subject_id" in c.spec.fields), None)
             subject_index = names.index(subject_column) if subject_column in names else None
             keys = _Keys()
-            required = [(f, self._feeder(table, f)) for f in REQUIRED_FIELDS[table.record]]
+            skip = table.skip_if_blank
+            required = [(f, self._feeder(table, f)) for f in REQUIRED_FIELDS[table.record] if f not in base]
+            # Required fields fed by a fast column are checked batch-wise; the others row by row
+            # (after skip_if_blank, which may drop a row whose field is blank).
+            batch_required = [
+                (slot_fields.index(f), c, _RowError(c, f"{c} is blank"))
+                for f, c in required
+                if f in slot_fields and f != skip
+            ]
+            required = [(f, c) for f, c in required if f not in slot_fields or f == skip]
             check_subject = table.record not in ("participant", "trial_summary", "trial_arm") and self._subjects
             subjects = self._subjects
-            skip = table.skip_if_blank
             label = source.label
             count = 0
             for numbers, raw in handle.chunks(names):
@@ -328,6 +336,9 @@ class ParticipantData:
                 slots: list[list[Any]] = []
                 for i in fast:
                     slots.extend(columns[i].convert_batch(raw[i], errors))
+                for slot, _, blank in batch_required:
+                    for index in [i for i, v in enumerate(slots[slot]) if v is None or v == ""]:
+                        errors.setdefault(index, blank)
                 for index, (row_no, row) in enumerate(zip(numbers, zip(*slots, strict=True), strict=True)):
                     count += 1
                     src = SourceRef(label, row_no)
@@ -398,18 +409,19 @@ class ParticipantData:
         supplemental = self._supplemental(table) if table.supplemental else None
         link = table.supplemental_key
         link_column = next((c for c in table.columns if c.column == link), None)
-        normal: dict[str, str] = {}
+        link_field = link_column.fields[0] if supplemental is not None and link_column is not None else None
+        normal: dict[object, str] = {}
         for src, fields_ in self._rows(source):
             if isinstance(fields_, RowRejected):
                 yield fields_
                 continue
-            if supplemental is not None and link_column is not None:
-                raw = self._link_value(fields_, link_column)
+            if link_field is not None and supplemental:
+                raw = fields_.get(link_field)
                 seq = normal.get(raw)
                 if seq is None:
-                    seq = normal[raw] = _normal_seq(raw)
                     if len(normal) > _CACHE_LIMIT:
                         normal.clear()
+                    seq = normal[raw] = "" if raw is None else _normal_seq(str(raw))
                 qualifiers = supplemental.pop((fields_["subject_id"], seq), None)
                 if qualifiers:
                     self._qualify(fields_, qualifiers)
@@ -421,11 +433,6 @@ class ParticipantData:
                         ref, "IDVARVAL", f"no {table.name.upper()} row with this {link} for the subject"
                     )
                     self.rejected.append(rejected)
-
-    @staticmethod
-    def _link_value(fields_: dict[str, Any], column: ColumnSpec) -> str:
-        value = fields_.get(column.fields[0])
-        return "" if value is None else str(value)
 
     @staticmethod
     def _qualify(fields_: dict[str, Any], qualifiers: dict[str, tuple[SourceRef, str]]) -> None:
