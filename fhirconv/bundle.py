@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from fhirconv.versions import FhirVersion
@@ -42,6 +43,7 @@ class Keyed:
         return full_url(self.resource_type, self.system, self.value)
 
 
+@lru_cache(maxsize=65536)  # site-heavy studies ask for the same keys several times (reference, entry, request)
 def key_uuid(resource_type: str, system: str, value: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"{resource_type}|{system}|{value}")
 

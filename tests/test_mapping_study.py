@@ -325,18 +325,29 @@ def test_r4_unknown_status_uses_last_known_status() -> None:
     study.overall_status, study.last_known_status = "UNKNOWN", "RECRUITING"
     assert _study(map_study(study, R4))["status"] == "active"
     study.last_known_status = None
-    with pytest.raises(UnmappedCodeError) as err:
-        map_study(study, R4)
-    assert err.value.field == "statusModule.overallStatus"
-    assert err.value.record == "NCT01234567"
+    rs = _study(map_study(study, R4))
+    assert "status" not in rs
+    assert rs["_status"] == {"extension": [{"url": DAR, "valueCode": "unknown"}]}
 
 
-def test_r4_withheld_is_reported_not_guessed() -> None:
+def test_r4_withheld_is_not_guessed_but_marked_absent() -> None:
     study = full_study()
     study.overall_status = "WITHHELD"
-    with pytest.raises(UnmappedCodeError, match="WITHHELD"):
-        map_study(study, R4)
+    rs = _study(map_study(study, R4))
+    assert "status" not in rs
+    assert rs["_status"] == {"extension": [{"url": DAR, "valueCode": "masked"}]}
     assert _study(map_study(study, R5))["status"] == "unknown"
+
+
+def test_r4_unknown_code_still_raises() -> None:
+    study = full_study()
+    study.overall_status = "SLEEPING"
+    with pytest.raises(UnmappedCodeError, match="SLEEPING") as err:
+        map_study(study, R4)
+    assert err.value.field == "statusModule.overallStatus"
+
+
+DAR = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
 
 def test_r4_requires_a_status() -> None:

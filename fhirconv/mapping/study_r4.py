@@ -14,9 +14,12 @@ from fhirconv.versions import FhirVersion
 V = FhirVersion.R4
 
 
-def status(study: Study) -> str:
-    """R4 status (required binding). 'Unknown status' records are mapped by their last known status: R4 has
-    no code for 'not verified lately'."""
+DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+
+
+def status(study: Study) -> dict[str, Any]:
+    """R4 status (required binding, 1..1), as the element(s) to put on the ResearchStudy. 'Unknown status'
+    records are mapped by their last known status: R4 has no code for 'not verified lately'."""
     code = study.overall_status
     field = "statusModule.overallStatus"
     if code == "UNKNOWN" and study.last_known_status and study.last_known_status != "UNKNOWN":
@@ -28,14 +31,13 @@ def status(study: Study) -> str:
     coding = lookup("ctgov-overall-status-r4", code)
     if coding is None:
         # WITHHELD (details of an unapproved device trial kept private) and UNKNOWN without a last known
-        # status: R4's required status binding has no honest code, so the record is reported, not guessed.
-        words = display("ctgov-overall-status-r4", code, field=field)
-        raise UnmappedCodeError(
-            f"{field} {code!r} ({words}) has no R4 ResearchStudy.status equivalent",
-            record=study.nct_id, field=field,
-            hint="R5 output carries it (status 'unknown' with the registry's words); see mappings/README.md",
-        )
-    return coding["code"]
+        # status: R4's required status binding has no honest code. Rather than guess one, the element is
+        # present without a value and says why (FHIR allows a required primitive to carry only extensions):
+        # "masked" for withheld information, "unknown" otherwise. display() still rejects codes no map knows.
+        display("ctgov-overall-status-r4", code, field=field)
+        reason = "masked" if code == "WITHHELD" else "unknown"
+        return {"_status": {"extension": [{"url": DATA_ABSENT_REASON, "valueCode": reason}]}}
+    return {"status": coding["code"]}
 
 
 def enrollment_group(study: Study) -> Keyed | None:
@@ -75,7 +77,7 @@ def map_study_r4(study: Study) -> list[Keyed]:
     title = common.clean(study.brief_title) or common.clean(study.official_title)
     if title:
         rs["title"] = title
-    rs["status"] = status(study)
+    rs.update(status(study))
     if study.design.primary_purpose:
         rs["primaryPurposeType"] = common.primary_purpose(study)
     phase = common.phase(study)
@@ -193,7 +195,7 @@ def _interventions_line(study: Study, label: str, names: list[str]) -> str | Non
 
 
 # R4 ResearchStudy element order (the JSON is easier to read, and to diff, in the specification's order).
-_ORDER = ("resourceType", "identifier", "title", "protocol", "partOf", "status", "primaryPurposeType", "phase",
+_ORDER = ("resourceType", "identifier", "title", "protocol", "partOf", "status", "_status", "primaryPurposeType", "phase",
           "category", "focus", "condition", "contact", "relatedArtifact", "keyword", "location", "description",
           "enrollment", "period", "sponsor", "principalInvestigator", "site", "reasonStopped", "note", "arm",
           "objective")
