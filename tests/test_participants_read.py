@@ -294,3 +294,21 @@ def test_duplicate_key_found_when_rows_are_not_grouped_by_subject(tmp_path: Path
     assert [(r.source.row, r.column) for r in rejected] == [(good + 1, "LBSEQ")]
     assert "LBSEQ='17'" in rejected[0].reason
     assert len(items) - len(rejected) == good
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_example_layouts_convert_to_the_same_fhir(version: str) -> None:
+    import json
+
+    from fhirconv.participants.pipeline import convert_participants
+    from fhirconv.study import ArmGroup, Study
+    from fhirconv.versions import FhirVersion
+
+    study = Study(nct_id="NCT04382547", arm_groups=[ArmGroup("mesenchymal stem cells"), ArmGroup("control")])
+    out = {}
+    for layout in ("sdtm", "simple"):
+        data = read_participants(EXAMPLE / layout)
+        items = convert_participants(data, study, FhirVersion(version))
+        out[layout] = sorted(json.dumps(item.resource, sort_keys=True) for item in items)
+    assert len(out["sdtm"]) == 32 + 32 + 917 + 42
+    assert out["sdtm"] == out["simple"]
