@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import threading
 import time
@@ -112,8 +113,6 @@ class FhirClient:
         url = self.url(path)
         data = None
         if json_body is not None:
-            import json
-
             data = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
         attempt = 0
         while True:
