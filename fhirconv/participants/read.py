@@ -327,7 +327,10 @@ class ParticipantData:
                 if f in slot_fields and f != skip
             ]
             required = [(f, c) for f, c in required if f not in slot_fields or f == skip]
-            check_subject = table.record not in ("participant", "trial_summary", "trial_arm") and self._subjects
+            # Rows of subjects not among the participants are errors (when participants were read at all).
+            check_subject = table.record not in ("participant", "trial_summary", "trial_arm") and bool(
+                self._by_record("participant")
+            )
             subjects = self._subjects
             label = source.label
             count = 0
