@@ -53,6 +53,7 @@ def test_pilot_is_detected_as_sdtm_and_read_whole(pilot: Any) -> None:
         "ae.csv": 9,
     }
     assert data.merged_counts == {"supplb.csv": 814, "suppae.csv": 9, "ts.xpt": 33, "ta.xpt": 8}
+    assert data.ignored_files == ["te.xpt"]  # TA names the elements; TE is not needed
     assert len(measurements) == 758 + 379
     assert len(events) == 9
     assert not any(isinstance(m, RowRejected) for m in measurements)

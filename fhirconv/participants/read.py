@@ -276,6 +276,7 @@ class ParticipantData:
     row_counts: dict[str, int] = field(default_factory=dict)
     merged_counts: dict[str, int] = field(default_factory=dict)
     files: dict[str, list[str]] = field(default_factory=dict)  # table name -> file labels
+    ignored_files: list[str] = field(default_factory=list)  # tables in the input that the spec does not read
     measurements: Iterable[Measurement | RowRejected] = ()
     adverse_events: Iterable[AdverseEventRecord | RowRejected] = ()
     _sources: dict[str, list[_Source]] = field(default_factory=dict)
@@ -609,5 +610,7 @@ def read_participants(
             )
         data._sources[table.name] = sources
         data.files[table.name] = [s.label for s in sources]
+    # Said out loud so the summary can list them: e.g. the pilot's CM, EX, MH, QS, SUPPDM.
+    data.ignored_files = sorted(p.name for p in files if p not in claimed)
     data._load()
     return data
