@@ -235,3 +235,52 @@ def test_a_directory_of_study_bundles_sharing_a_sponsor(fhir_server: str, tmp_pa
     assert count_on_server(fhir_server, "Organization", system, "ORG-1") == 1
     assert count_on_server(fhir_server, "ResearchStudy", system, "NCT10000003") == 1
     assert run("verify", str(out), "--server", fhir_server).exit_code == 0
+
+
+def _self_signed(tmp_path: Path) -> tuple[str, str]:
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+def test_tls_is_verified_by_default(fhir_server: str, tmp_path: Path) -> None:
+    from fault_proxy import FaultProxy
+
+    cert, key = _self_signed(tmp_path)
+    bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
+    with FaultProxy(fhir_server, tls=(cert, key)) as proxy:
+        assert proxy.url.startswith("https://")
+        untrusted = run("push", str(bundle), "--server", proxy.url)
+        assert untrusted.exit_code == ExitCode.UNREACHABLE
+        assert "TLS verification failed" in untrusted.stderr
+        assert "--ca-bundle" in untrusted.stderr
+        trusted = run("push", str(bundle), "--server", proxy.url, "--ca-bundle", cert)
+        assert trusted.exit_code == 0, trusted.stderr
+        insecure = run("verify", str(bundle), "--server", proxy.url, "--insecure")
+        assert insecure.exit_code == 0, insecure.stderr

@@ -21,7 +21,6 @@ from fhirconv.transport.errors import (
     ResourceNotFound,
     ServerRejected,
     ServerUnreachable,
-    TransportError,
     outcome_text,
 )
 
@@ -124,9 +123,12 @@ class FhirClient:
                     data=data,
                     params=params,
                     timeout=(self.config.connect_timeout, self.config.timeout),
+                    # Per request: requests lets REQUESTS_CA_BUNDLE override a session-level `verify`.
+                    verify=self.config.verify,
                 )
             except requests.exceptions.SSLError as exc:
-                raise TransportError(
+                # Not transient: retrying cannot make an untrusted certificate trusted.
+                raise ServerUnreachable(
                     f"TLS verification failed for {self.base_url}: {_short(exc)}",
                     url=url,
                     hint="pass the server's CA certificate with --ca-bundle (or --insecure for a test server)",
