@@ -18,7 +18,9 @@ from fhirconv.push.report import Failure, PushReport
 from fhirconv.transport.client import Answer, FhirClient
 from fhirconv.transport.errors import AuthenticationFailed, ServerUnreachable, TransportError, outcome_text
 
-# HAPI marks no-op writes in the entry's outcome (hapi-fhir-storage-response-code).
+# HAPI marks no-op writes in the entry's outcome (https://hapifhir.io/fhir/CodeSystem/hapi-fhir-storage-response-code:
+# SUCCESSFUL_UPDATE_NO_CHANGE, SUCCESSFUL_CONDITIONAL_UPDATE_NO_CHANGE, ...). Servers that do not say so
+# report a no-op update as 200, which is counted as "updated".
 UNCHANGED_CODES = frozenset({"SUCCESSFUL_UPDATE_NO_CHANGE", "SUCCESSFUL_CREATE_WITH_CONDITIONAL_MATCH"})
 _CHUNK_PATH = re.compile(r"Bundle\.entry\[(\d+)\](\.resource)?")
 _QUOTED = re.compile(r'"([^"]{3,200})"')
@@ -159,7 +161,7 @@ class Pusher:
                 continue
             if status == 201:
                 report.add(e.resource_type, "created")
-            elif _codes(response.get("outcome")) & UNCHANGED_CODES:
+            elif any(c in UNCHANGED_CODES or c.endswith("_NO_CHANGE") for c in _codes(response.get("outcome"))):
                 report.add(e.resource_type, "unchanged")
             else:
                 report.add(e.resource_type, "updated")
