@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fhirconv.bundle import BundleKind, Keyed, build_bundle
-from fhirconv.errors import FhirconvError
+from fhirconv.errors import FhirconvError, InputError, UsageError
 from fhirconv.study import Study, StudyRecord
 from fhirconv.versions import FhirVersion
 
@@ -118,3 +120,72 @@ def convert_study(
     """Public API: one Study → a checked FHIR Bundle (as a dict) of the chosen version and kind."""
     v = version if isinstance(version, FhirVersion) else FhirVersion.parse(version)
     return to_bundle(map_study(study, v), v, kind)
+
+
+@dataclass(slots=True)
+class ParticipantRun:
+    """The result of a study + participant-data conversion: the study-level resources, then the participant
+    resources streaming from `rows`; `summary` is complete once `rows` has been consumed (and `rows` raises
+    at its end if any row was rejected)."""
+
+    study: Study
+    study_items: list[Keyed]
+    rows: Iterator[Keyed]
+    summary: Any  # fhirconv.participants.pipeline.ParticipantSummary
+
+    @property
+    def items(self) -> Iterator[Keyed]:
+        return itertools.chain(self.study_items, self.rows)
+
+
+def convert_with_participants(
+    study: Study | None,
+    participants: Sequence[str | Path],
+    version: FhirVersion,
+    *,
+    spec: str | Path | None = None,
+    tz: str | None = None,
+) -> ParticipantRun:
+    """Study (or, with none, the study the SDTM trial-design domains describe) + participant data →
+    resources. Every bad row is collected; once the stream is consumed, `check_participant_summary`
+    raises naming each of them, so callers write nothing (output is atomic) when any row failed."""
+    from fhirconv.participants.design import study_from_design
+    from fhirconv.participants.pipeline import ParticipantSummary, convert_participants
+    from fhirconv.participants.read import read_participants
+
+    data = read_participants(list(participants), spec=spec, on_error="collect")
+    if study is None:
+        if data.design is None:
+            raise UsageError(
+                "no study record given and the participant data has no trial-design domains (TS/TA)",
+                hint="name the study's registry record (a file or an NCT ID) before --participants",
+            )
+        study = study_from_design(data.design)
+    summary = ParticipantSummary()
+    study_items = map_study(study, version)
+
+    def rows() -> Iterator[Keyed]:
+        yield from convert_participants(data, study, version, tz=tz, summary=summary, on_error="collect")
+        check_participant_summary(summary)
+
+    return ParticipantRun(study, study_items, rows(), summary)
+
+
+def check_participant_summary(summary: Any) -> None:
+    """Refuse the output when any row was rejected or a file's rows do not add up."""
+    if summary.rejections:
+        first = summary.rejections[0]
+        more = f" (and {len(summary.rejections) - 1} more rows, listed above)" if len(summary.rejections) > 1 else ""
+        raise InputError(
+            f"{first.reason}{more}; nothing was written",
+            file=first.file,
+            record=f"row {first.row}",
+            field=first.column,
+            hint="fix the rows named, or map them with a column spec (--spec)",
+        )
+    unbalanced = summary.unbalanced()
+    if unbalanced:
+        raise InputError(
+            f"rows read do not equal rows converted + merged + rejected in {', '.join(unbalanced)}",
+            hint="this is a bug in fhirconv; run again with --traceback and report it",
+        )

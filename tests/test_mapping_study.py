@@ -350,9 +350,10 @@ def test_r4_unknown_code_still_raises() -> None:
 DAR = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
 
-def test_r4_requires_a_status() -> None:
-    with pytest.raises(InputError, match="overall status"):
-        map_study(Study("NCT01234567"), R4)
+def test_r4_without_any_status_says_it_is_unknown() -> None:
+    rs = _study(map_study(Study("NCT01234567"), R4))
+    assert "status" not in rs
+    assert rs["_status"] == {"extension": [{"url": DAR, "valueCode": "unknown"}]}
 
 
 # --- R5 -------------------------------------------------------------------------------------------------------

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import click
 
 from fhirconv.bundle import BundleKind, Keyed, dumps
-from fhirconv.convert import Converted, Failed, Summary, convert_records, merge, to_bundle
+from fhirconv.convert import (
+    Converted,
+    Failed,
+    Summary,
+    convert_records,
+    convert_with_participants,
+    merge,
+    to_bundle,
+)
 from fhirconv.ctgov import CtgovSettings, resolve_sources
 from fhirconv.ctgov.options import CACHE_HELP, ctgov_options
 from fhirconv.errors import ExitCode, FhirconvError, UsageError
 from fhirconv.ndjson import ndjson_lines
-from fhirconv.output import write_text
+from fhirconv.output import write_lines, write_text
 from fhirconv.versions import FhirVersion
 
 EPILOG = """\b
@@ -68,6 +77,28 @@ def _is_dir_target(output: str | None) -> bool:
 )
 @click.option("-o", "--output", metavar="FILE|DIR", help="Where to write (default: stdout).")
 @click.option(
+    "--participants",
+    multiple=True,
+    type=click.Path(exists=True),
+    metavar="PATH",
+    help="Participant data (a directory or files; repeatable): CDISC SDTM domains (.xpt, .xpt.gz, .csv) "
+    "or the simple CSV layout. Adds Patient, ResearchSubject, Observation and AdverseEvent resources.",
+)
+@click.option(
+    "--spec",
+    metavar="FILE|NAME",
+    help="Column-mapping spec for --participants (YAML or JSON), or a built-in layout: sdtm, simple-csv. "
+    "Default: detected from the files.",
+)
+@click.option(
+    "--timezone",
+    "tz",
+    metavar="±HH:MM",
+    callback=lambda _ctx, _param, value: _check_tz(value),
+    help="Zone of participant date-times (SDTM times have none; FHIR needs one): e.g. +03:00 or Z. "
+    "Without it, times are cut to the date.",
+)
+@click.option(
     "--allow-invalid",
     is_flag=True,
     help="Write the output even if the offline validation layers find errors (they are still reported).",
@@ -80,6 +111,9 @@ def convert(
     bundle_kind: BundleKind,
     out_format: str,
     output: str | None,
+    participants: tuple[str, ...],
+    spec: str | None,
+    tz: str | None,
     allow_invalid: bool,
     quiet: bool,
     ctgov: CtgovSettings,
@@ -92,10 +126,16 @@ def convert(
     the offline validation layers (models, JSON Schema, terminology, invariants, bundle
     integrity); invalid output is refused with the report, unless --allow-invalid.
     """
-    if not sources:
+    if not sources and not participants:
         raise UsageError("no SOURCE given", hint="name a study record file, a directory, or - for stdin")
     sources = tuple(resolve_sources(list(sources), settings=ctgov))
     version = FhirVersion.parse(fhir_version)
+    if participants:
+        _convert_participants(
+            sources, participants, version, bundle_kind, out_format, output,
+            spec=spec, tz=tz, allow_invalid=allow_invalid, quiet=quiet,
+        )
+        return
     summary = Summary()
     per_study = _is_dir_target(output)
     converted: list[Converted] = []  # held only for a combined bundle; per-study output streams
@@ -122,6 +162,60 @@ def convert(
         click.echo(summary.line(), err=True)
     if summary.failed:
         raise click.exceptions.Exit(int(ExitCode.INVALID))
+
+
+def _check_tz(value: str | None) -> str | None:
+    if value is None or re.fullmatch(r"Z|[+-](?:0\d|1[0-4]):[0-5]\d", value):
+        return value
+    raise click.BadParameter(f"{value!r} is not a zone offset like +03:00, -05:00 or Z")
+
+
+def _convert_participants(
+    sources: tuple[str, ...],
+    participants: tuple[str, ...],
+    version: FhirVersion,
+    kind: BundleKind,
+    out_format: str,
+    output: str | None,
+    *,
+    spec: str | None,
+    tz: str | None,
+    allow_invalid: bool,
+    quiet: bool,
+) -> None:
+    """One study (a registry record, or the SDTM trial-design domains) + its participants → one output."""
+    study = None
+    if sources:
+        summary = Summary()
+        results = list(convert_records(sources, version, summary))
+        if summary.failures:
+            raise summary.failures[0].error.located(file=summary.failures[0].source, record=summary.failures[0].record)
+        if len(results) != 1:
+            raise UsageError(
+                f"--participants needs exactly one study record, got {len(results)}",
+                hint="convert the studies one at a time, each with its own participant data",
+            )
+        study = results[0].record.study  # type: ignore[union-attr]
+    run = convert_with_participants(study, participants, version, spec=spec, tz=tz)
+    target = output
+    if _is_dir_target(output):
+        assert output is not None
+        suffix = "ndjson" if out_format == "ndjson" else "json"
+        target = str(Path(output) / f"{run.study.nct_id}.{version.value}.{suffix}")
+    try:
+        if out_format == "ndjson":
+            # Streaming: rows are mapped, checked (models, on the fast path) and written one by one; the
+            # study-level resources pass every offline layer first. A bad row anywhere discards the file.
+            head = to_bundle(run.study_items, version, "collection")
+            _validate(head, version, allow_invalid=allow_invalid, label=None)
+            write_lines(target, ndjson_lines(run.items, version))
+        else:
+            items = list(run.items)
+            write_text(target, _render(items, version, kind, "json", allow_invalid=allow_invalid, label=None))
+    finally:
+        if not quiet:
+            for line in run.summary.lines():
+                click.echo(line, err=True)
 
 
 def _render(

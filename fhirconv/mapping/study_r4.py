@@ -6,7 +6,7 @@ from typing import Any
 
 from fhirconv.bundle import Keyed, reference
 from fhirconv.conceptmaps import concept, display, lookup
-from fhirconv.errors import InputError, UnmappedCodeError
+from fhirconv.errors import InputError
 from fhirconv.mapping import common, keys
 from fhirconv.study import Study
 from fhirconv.versions import FhirVersion
@@ -25,9 +25,9 @@ def status(study: Study) -> dict[str, Any]:
     if code == "UNKNOWN" and study.last_known_status and study.last_known_status != "UNKNOWN":
         code, field = study.last_known_status, "statusModule.lastKnownStatus"
     if not code:
-        raise InputError("the record has no overall status, which R4 ResearchStudy.status requires",
-                         record=study.nct_id, field="statusModule.overallStatus",
-                         hint="fetch the full record, or convert to R5 (its status may be 'unknown')")
+        # No status at all: a record restricted by the API's fields= filter, or a study described only by
+        # SDTM trial-design domains (TS has no status parameter). Said so, not guessed.
+        return {"_status": {"extension": [{"url": DATA_ABSENT_REASON, "valueCode": "unknown"}]}}
     coding = lookup("ctgov-overall-status-r4", code)
     if coding is None:
         # WITHHELD (details of an unapproved device trial kept private) and UNKNOWN without a last known
@@ -195,8 +195,8 @@ def _interventions_line(study: Study, label: str, names: list[str]) -> str | Non
 
 
 # R4 ResearchStudy element order (the JSON is easier to read, and to diff, in the specification's order).
-_ORDER = ("resourceType", "identifier", "title", "protocol", "partOf", "status", "_status", "primaryPurposeType", "phase",
-          "category", "focus", "condition", "contact", "relatedArtifact", "keyword", "location", "description",
+_ORDER = ("resourceType", "identifier", "title", "protocol", "partOf", "status", "_status", "primaryPurposeType",
+          "phase", "category", "focus", "condition", "contact", "relatedArtifact", "keyword", "location", "description",
           "enrollment", "period", "sponsor", "principalInvestigator", "site", "reasonStopped", "note", "arm",
           "objective")
 

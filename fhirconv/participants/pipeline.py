@@ -39,13 +39,21 @@ class ParticipantSource(Protocol):
     come as RowRejected in those streams or in `rejected`. `row_counts` (rows read per file) is read
     after the streams are exhausted, so a reader may fill it while streaming."""
 
-    participants: Sequence[Participant]
-    dispositions: Sequence[Disposition]
-    measurements: Iterable[Measurement | RowRejected]
-    adverse_events: Iterable[AdverseEventRecord | RowRejected]
-    rejected: Sequence[RowRejected]
-    row_counts: Mapping[str, int]
-    design: TrialDesign | None
+    # Read-only properties: a reader's mutable list attributes satisfy them (plain attributes would not).
+    @property
+    def participants(self) -> Sequence[Participant]: ...
+    @property
+    def dispositions(self) -> Sequence[Disposition]: ...
+    @property
+    def measurements(self) -> Iterable[Measurement | RowRejected]: ...
+    @property
+    def adverse_events(self) -> Iterable[AdverseEventRecord | RowRejected]: ...
+    @property
+    def rejected(self) -> Sequence[RowRejected]: ...
+    @property
+    def row_counts(self) -> Mapping[str, int]: ...
+    @property
+    def design(self) -> TrialDesign | None: ...
 
 
 @dataclass(slots=True)

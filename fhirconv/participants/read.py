@@ -567,7 +567,7 @@ def detect_spec(files: Iterable[Path]) -> Spec:
     raise UsageError(
         "cannot tell the layout of the participant data",
         hint="SDTM needs dm.xpt or dm.csv; the simple CSV layout needs participants.csv; "
-        "for another layout pass a column-mapping spec (--participants-spec)",
+        "for another layout pass a column-mapping spec (convert --spec)",
     )
 
 
