@@ -1,5 +1,6 @@
 # ruff: noqa: F811  (pytest fixtures imported from fhir_server.fixture are used as arguments)
-"""The shipped example (NCT04382547) converted, pushed twice, verified: exactly one copy of each resource."""
+"""The shipped example (NCT04382547, with its synthetic participants) converted, pushed twice and verified:
+exactly one copy of each resource."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from click.testing import CliRunner, Result
 from fhir_server.fixture import fhir_server  # noqa: F401  (pytest fixture)
 
 from fhirconv.cli import main
-from fhirconv.cli.convert import convert
 
 pytestmark = pytest.mark.server
 
@@ -49,9 +49,6 @@ def test_example_study_pushed_twice(fhir_server: str, tmp_path: Path) -> None:
     _push_twice_and_verify(bundle, fhir_server)
 
 
-@pytest.mark.skipif(
-    not any(p.name == "participants" for p in convert.params), reason="convert has no --participants option yet"
-)
 def test_example_study_with_participants_pushed_twice(fhir_server: str, tmp_path: Path) -> None:
     bundle = tmp_path / "NCT04382547.json"
     participants = EXAMPLE / "participants" / "sdtm"
