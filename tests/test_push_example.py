@@ -1,6 +1,5 @@
 # ruff: noqa: F811  (pytest fixtures imported from fhir_server.fixture are used as arguments)
-"""The shipped example (NCT04382547, with its synthetic participants) converted, pushed twice and verified:
-exactly one copy of each resource."""
+"""The example NCT04382547 with its participants, converted, pushed twice, verified: one copy of each resource."""
 
 from __future__ import annotations
 
