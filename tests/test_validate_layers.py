@@ -32,8 +32,7 @@ def _corpus() -> list[tuple[FhirVersion, dict[str, Any]]]:
         r5 = ".R5." in path.name or path.name.startswith("R5-") or path.parent.name == "R5"
         version = FhirVersion.R5 if r5 else FhirVersion.R4
         content = json.loads(path.read_text(encoding="utf-8"))
-        if content.get("resourceType") != "Bundle":
-            out.append((version, content))
+        out.append((version, content))
         out += [(version, e["resource"]) for e in content.get("entry", []) if isinstance(e.get("resource"), dict)]
     return out
 
@@ -247,3 +246,66 @@ def test_reference_type_must_match_the_target() -> None:
     }
     [finding] = integrity_findings(obs, FhirVersion.R4)
     assert (finding.path, finding.code) == ("Observation.subject.type", "reference-type-mismatch")
+
+
+def test_bundle_invariants_need_only_type_id_and_meta_of_entry_resources() -> None:
+    # The Bundle invariants run on a shell whose entry resources keep resourceType, id and meta: prove that
+    # this is all they look at, for every Bundle invariant of both versions.
+    from fhirconv.validation.invariants import BUNDLE_RESOURCE_USE
+
+    for version in FhirVersion:
+        for node_type, invariants in compiled(version).by_type.items():
+            if not node_type.startswith("Bundle"):
+                continue
+            for inv in invariants:
+                uses = inv.expression.count("resource.") - inv.expression.count("%resource.")
+                assert len(BUNDLE_RESOURCE_USE.findall(inv.expression)) == uses, (inv.key, inv.expression)
+
+
+@pytest.mark.parametrize(
+    ("version", "kind", "entry", "expected"),
+    [
+        (
+            FhirVersion.R5,
+            "collection",
+            {"request": {"method": "GET", "url": "Patient"}},
+            [("bdl-3a", "Bundle.entry[0].resource"), ("bdl-3a", "Bundle.entry[0].request")],
+        ),
+        (FhirVersion.R5, "transaction", {"request": {"method": "DELETE", "url": "Patient/p1"}}, []),
+        (
+            FhirVersion.R5,
+            "transaction",
+            {"request": {"method": "PUT", "url": "Patient/p1"}},
+            [("bdl-3c", "Bundle.entry[0].resource")],
+        ),
+        (
+            FhirVersion.R5,
+            "batch-response",
+            {"resource": {"resourceType": "Patient"}},
+            [("bdl-3d", "Bundle.entry[0].response")],
+        ),
+        (
+            FhirVersion.R5,
+            "history",
+            {"resource": {"resourceType": "Patient"}},
+            [("bdl-3b", "Bundle.entry[0].request"), ("bdl-3b", "Bundle.entry[0].response")],
+        ),
+        (
+            FhirVersion.R4,
+            "collection",
+            {"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}},
+            [("bdl-3", "Bundle.entry[0].request")],
+        ),
+        (
+            FhirVersion.R4,
+            "transaction-response",
+            {"resource": {"resourceType": "Patient"}},
+            [("bdl-4", "Bundle.entry[0].response")],
+        ),
+    ],
+)
+def test_bundle_entry_shape_rules_name_the_entry(
+    version: FhirVersion, kind: str, entry: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    bundle = {"resourceType": "Bundle", "type": kind, "entry": [entry]}
+    assert [(f.code, f.path) for f in integrity_findings(bundle, version)] == expected

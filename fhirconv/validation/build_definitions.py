@@ -29,6 +29,10 @@ NATIVE = {
     "dom-3": "evaluated in Python (fhirpathpy's descendants() takes ~0.2 s on a large resource); any string "
     "value '#id' in the resource counts as a reference to contained resource id",
     "bdl-7": "checked by the bundle-integrity layer (unique fullUrls, reported at the entry)",
+    **dict.fromkeys(
+        ("bdl-3", "bdl-4", "bdl-3a", "bdl-3b", "bdl-3c", "bdl-3d"),
+        "checked by the bundle-integrity layer, entry by entry (reported at the entry)",
+    ),
     "ref-1": "checked by the bundle-integrity layer (a local #reference needs its contained resource)",
 }
 # FHIRPath functions fhirpathpy does not implement, or that need a terminology server / the profile registry.

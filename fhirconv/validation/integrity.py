@@ -68,9 +68,55 @@ def integrity_findings(content: Any, version: FhirVersion) -> list[Finding]:
             findings += _references(
                 defs, resource, by_url, i, full_url, conditional_ok=kind in ("transaction", "batch"), in_bundle=True
             )
+        findings += _entry_shape(entry, i, kind, version, bundle_ctx)
         if kind in ("transaction", "batch"):
             findings += _request(entry, i, bundle_ctx)
     return findings
+
+
+_WRITES = ("POST", "PATCH", "PUT")
+
+
+def _entry_shape(
+    entry: dict[str, Any], i: int, kind: Any, version: FhirVersion, bundle_ctx: dict[str, Any]
+) -> list[Finding]:
+    """Invariants bdl-3 and bdl-4 (R4), bdl-3a-d (R5), checked entry by entry so the report can name the entry:
+    which entries carry a request or a response, and whether a write has a resource."""
+    has = {key: entry.get(key) not in (None, {}, []) for key in ("resource", "request", "response")}
+    request = entry.get("request")
+    method = request.get("method") if isinstance(request, dict) else None
+    at = f"Bundle.entry[{i}]"
+    out: list[tuple[str, str, str]] = []
+    if version is FhirVersion.R4:
+        wants_request = kind in ("batch", "transaction", "history")
+        if has["request"] != wants_request:
+            needs = "needs a request" if wants_request else "must not have a request"
+            out.append(("bdl-3", f"{at}.request", f"an entry of a {kind} Bundle {needs}"))
+        wants_response = kind in ("batch-response", "transaction-response", "history")
+        if has["response"] != wants_response:
+            needs = "needs a response" if wants_response else "must not have a response"
+            out.append(("bdl-4", f"{at}.response", f"an entry of a {kind} Bundle {needs}"))
+    elif kind in ("document", "message", "searchset", "collection"):
+        if not has["resource"]:
+            out.append(("bdl-3a", f"{at}.resource", f"an entry of a {kind} Bundle needs a resource"))
+        for key in ("request", "response"):
+            if has[key]:
+                out.append(("bdl-3a", f"{at}.{key}", f"an entry of a {kind} Bundle must not have a {key}"))
+    elif kind in ("transaction", "batch", "history"):
+        if kind == "history":
+            for key in ("request", "response"):
+                if not has[key]:
+                    out.append(("bdl-3b", f"{at}.{key}", f"an entry of a history Bundle needs a {key}"))
+        rule = "bdl-3b" if kind == "history" else "bdl-3c"
+        if not isinstance(method, str):
+            if kind != "history" or has["request"]:
+                out.append((rule, f"{at}.request.method", f"an entry of a {kind} Bundle needs request.method"))
+        elif (method in _WRITES) != has["resource"]:
+            wrong = f"a {method} carries no resource" if method in _WRITES else f"a {method} must not carry a resource"
+            out.append((rule, f"{at}.resource", wrong))
+    elif kind in ("transaction-response", "batch-response") and not has["response"]:
+        out.append(("bdl-3d", f"{at}.response", f"an entry of a {kind} Bundle needs a response"))
+    return [_finding(path, f"{key}: {text}", key, bundle_ctx) for key, path, text in out]
 
 
 def _references(

@@ -501,6 +501,28 @@ def defects(version: str, base: dict[str, Any]) -> list[tuple[str, str, Any, lis
         "request-url-type",
         [],
     )
+    b = copy.deepcopy(base)
+    del b["entry"][5]["request"]
+    if r4:
+        one(
+            "transaction-entry-without-request",
+            "every entry of a transaction needs a request",
+            b,
+            "integrity",
+            "Bundle.entry[5].request",
+            "bdl-3",
+            [],
+        )
+    else:
+        one(
+            "transaction-entry-without-request",
+            "every entry of a transaction needs a request",
+            b,
+            "integrity",
+            "Bundle.entry[5].request.method",
+            "bdl-3c",
+            [],
+        )
     b, o = copy_with("Observation")
     o["subject"] = {"reference": "#pat"}
     one(
