@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,26 @@ def test_example_study_with_participants_pushed_twice(fhir_server: str, tmp_path
     types = {e["resource"]["resourceType"] for e in json.loads(bundle.read_text())["entry"]}
     assert {"Patient", "ResearchSubject", "Observation", "AdverseEvent"} <= types
     _push_twice_and_verify(bundle, fhir_server)
+
+
+def test_convert_push_in_one_command(fhir_server: str, tmp_path: Path) -> None:
+    bundle = tmp_path / "NCT04382547.json"
+    args = ("convert", str(EXAMPLE / "NCT04382547.txt"), "--participants", str(EXAMPLE / "participants" / "simple"),
+            "-o", str(bundle), "--push", "--server", fhir_server, "--batch-size", "100")
+    first = run(*args)
+    assert first.exit_code == 0, first.stderr[-2000:]
+    second = run(*args)
+    assert second.exit_code == 0, second.stderr[-2000:]
+    entries = json.loads(bundle.read_text())["entry"]
+    # Report columns: created, updated, unchanged, failed — the second run changes nothing.
+    assert re.search(rf"^total\s+0\s+0\s+{len(entries)}\s+0$", second.stderr, re.MULTILINE), second.stderr
+    verified = run("verify", str(bundle), "--server", fhir_server)
+    assert verified.exit_code == 0, verified.stderr[-2000:]
+
+
+def test_convert_push_needs_a_server_before_any_work(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["convert", str(EXAMPLE / "NCT04382547.txt"), "-o", str(out), "--push"], env={})
+    assert result.exit_code == 2
+    assert "no FHIR server given" in result.stderr
+    assert not out.exists()

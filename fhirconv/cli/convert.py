@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from fhirconv.bundle import BundleKind, Keyed, dumps
+from fhirconv.cli.push import pop_push_options, pop_server_config, push_options, server_options
 from fhirconv.convert import (
     Converted,
     Failed,
@@ -104,6 +105,14 @@ def _is_dir_target(output: str | None) -> bool:
     help="Write the output even if the offline validation layers find errors (they are still reported).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Do not print the summary line to stderr.")
+@click.option(
+    "--push",
+    "do_push",
+    is_flag=True,
+    help="After writing, push the bundles to --server (see `fhirconv push --help`; needs --format json).",
+)
+@server_options
+@push_options
 @ctgov_options
 def convert(
     sources: tuple[str, ...],
@@ -116,7 +125,9 @@ def convert(
     tz: str | None,
     allow_invalid: bool,
     quiet: bool,
+    do_push: bool,
     ctgov: CtgovSettings,
+    **server_and_push: Any,
 ) -> None:
     """Convert ClinicalTrials.gov study records to FHIR.
 
@@ -128,14 +139,43 @@ def convert(
     """
     if not sources and not participants:
         raise UsageError("no SOURCE given", hint="name a study record file, a directory, or - for stdin")
+    # Server settings are checked before any work, so a missing --server fails at once, not after conversion.
+    pushing: list[tuple[str, dict[str, Any]]] | None = None
+    if do_push:
+        if out_format != "json":
+            raise UsageError("--push sends Bundles: use --format json (the default)")
+        config, push_opts = pop_server_config(server_and_push), pop_push_options(server_and_push)
+        pushing = []
     sources = tuple(resolve_sources(list(sources), settings=ctgov))
     version = FhirVersion.parse(fhir_version)
     if participants:
         _convert_participants(
             sources, participants, version, bundle_kind, out_format, output,
-            spec=spec, tz=tz, allow_invalid=allow_invalid, quiet=quiet,
+            spec=spec, tz=tz, allow_invalid=allow_invalid, quiet=quiet, sink=pushing,
         )
-        return
+    else:
+        _convert_records(sources, version, bundle_kind, out_format, output,
+                         allow_invalid=allow_invalid, quiet=quiet, sink=pushing)
+    if pushing:
+        from fhirconv.push import push_bundles
+
+        report = push_bundles(pushing, config, options=push_opts, version=version)
+        click.echo(report.to_text(), err=True)
+        if report.exit_code != ExitCode.OK:
+            raise click.exceptions.Exit(int(report.exit_code))
+
+
+def _convert_records(
+    sources: tuple[str, ...],
+    version: FhirVersion,
+    bundle_kind: BundleKind,
+    out_format: str,
+    output: str | None,
+    *,
+    allow_invalid: bool,
+    quiet: bool,
+    sink: list[tuple[str, dict[str, Any]]] | None,
+) -> None:
     summary = Summary()
     per_study = _is_dir_target(output)
     converted: list[Converted] = []  # held only for a combined bundle; per-study output streams
@@ -147,7 +187,8 @@ def convert(
         elif per_study:
             assert output is not None
             try:
-                _write_study(Path(output), result, version, bundle_kind, out_format, allow_invalid=allow_invalid)
+                _write_study(Path(output), result, version, bundle_kind, out_format, allow_invalid=allow_invalid,
+                             sink=sink)
             except FhirconvError as exc:  # this study's output is refused; the others still convert
                 summary.converted -= 1
                 summary.failures.append(Failed(result.record.source, result.key, exc))
@@ -156,12 +197,15 @@ def convert(
             converted.append(result)
     if converted:
         items = merge(c.items for c in converted)
-        write_text(output, _render(items, version, bundle_kind, out_format, allow_invalid=allow_invalid, label=None))
+        text = _render(items, version, bundle_kind, out_format, allow_invalid=allow_invalid, label=None, sink=sink)
+        write_text(output, text)
 
     if not quiet:
         click.echo(summary.line(), err=True)
     if summary.failed:
-        raise click.exceptions.Exit(int(ExitCode.INVALID))
+        # One kind of failure (e.g. every source missing: usage) gives its own code; a mix is "invalid".
+        codes = {f.error.exit_code for f in summary.failures}
+        raise click.exceptions.Exit(int(codes.pop() if len(codes) == 1 else ExitCode.INVALID))
 
 
 def _check_tz(value: str | None) -> str | None:
@@ -182,6 +226,7 @@ def _convert_participants(
     tz: str | None,
     allow_invalid: bool,
     quiet: bool,
+    sink: list[tuple[str, dict[str, Any]]] | None,
 ) -> None:
     """One study (a registry record, or the SDTM trial-design domains) + its participants → one output."""
     study = None
@@ -211,7 +256,8 @@ def _convert_participants(
             write_lines(target, ndjson_lines(run.items, version))
         else:
             items = list(run.items)
-            write_text(target, _render(items, version, kind, "json", allow_invalid=allow_invalid, label=None))
+            text = _render(items, version, kind, "json", allow_invalid=allow_invalid, label=None, sink=sink)
+            write_text(target, text)
     finally:
         if not quiet:
             for line in run.summary.lines():
@@ -226,10 +272,14 @@ def _render(
     *,
     allow_invalid: bool,
     label: str | None,
+    sink: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> str:
-    """Build the output text, after the offline validation layers have passed (or --allow-invalid)."""
+    """Build the output text, after the offline validation layers have passed (or --allow-invalid).
+    With a sink (convert --push) the bundle is also kept, to be pushed once everything is written."""
     bundle: dict[str, Any] = to_bundle(items, version, "collection" if out_format == "ndjson" else kind)
     _validate(bundle, version, allow_invalid=allow_invalid, label=label)
+    if sink is not None:
+        sink.append((label or "convert", bundle))
     if out_format == "ndjson":
         return "".join(ndjson_lines(items, version))
     return dumps(bundle)
@@ -254,9 +304,12 @@ def _write_study(
     out_format: str,
     *,
     allow_invalid: bool,
+    sink: list[tuple[str, dict[str, Any]]] | None,
 ) -> None:
     suffix = "ndjson" if out_format == "ndjson" else "json"
-    text = _render(result.items, version, kind, out_format, allow_invalid=allow_invalid, label=result.record.source)
+    text = _render(
+        result.items, version, kind, out_format, allow_invalid=allow_invalid, label=result.record.source, sink=sink
+    )
     write_text(folder / f"{result.key}.{version.value}.{suffix}", text)
 
 
