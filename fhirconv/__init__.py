@@ -2,6 +2,51 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # type checkers see the real, typed names; at run time they load on first use
+    from fhirconv.bundle import Keyed, build_bundle
+    from fhirconv.convert import convert_study, convert_with_participants, map_study
+    from fhirconv.ctgov import fetch_study
+    from fhirconv.errors import ExitCode, FhirconvError
+    from fhirconv.participants.read import read_participants
+    from fhirconv.push import push_bundles, push_files, verify_files
+    from fhirconv.readers import read_sources, read_study
+    from fhirconv.study import Study, StudyRecord
+    from fhirconv.validation import ensure_valid, validate_content
+    from fhirconv.versions import FhirVersion
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+# The typed public API, imported on first use so `import fhirconv` (and the CLI's start-up) stays cheap.
+_EXPORTS = {
+    "FhirVersion": "fhirconv.versions",
+    "Keyed": "fhirconv.bundle",
+    "build_bundle": "fhirconv.bundle",
+    "Study": "fhirconv.study",
+    "StudyRecord": "fhirconv.study",
+    "read_sources": "fhirconv.readers",
+    "read_study": "fhirconv.readers",
+    "map_study": "fhirconv.convert",
+    "convert_study": "fhirconv.convert",
+    "convert_with_participants": "fhirconv.convert",
+    "read_participants": "fhirconv.participants.read",
+    "validate_content": "fhirconv.validation",
+    "ensure_valid": "fhirconv.validation",
+    "fetch_study": "fhirconv.ctgov",
+    "push_bundles": "fhirconv.push",
+    "push_files": "fhirconv.push",
+    "verify_files": "fhirconv.push",
+    "FhirconvError": "fhirconv.errors",
+    "ExitCode": "fhirconv.errors",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fhirconv' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

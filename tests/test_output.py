@@ -48,3 +48,14 @@ def test_dash_means_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     write_text("-", "hello\n")
     assert write_lines(None, ["a\n", "b\n"]) == 2
     assert capsys.readouterr().out == "hello\na\nb\n"
+
+
+def test_output_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        write_text(tmp_path / "x.json", "{}\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o644

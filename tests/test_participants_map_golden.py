@@ -1,7 +1,8 @@
 """Golden R4/R5 transaction bundles for the synthetic NCT04382547 participant data (study + participants).
 
-Regenerate after an intended mapping change with FHIRCONV_REGEN_GOLDEN=1 and review the diff (one line
-per entry)."""
+The golden files are the example's published outputs, examples/NCT04382547/NCT04382547.<R4|R5>.json (what
+`fhirconv convert` writes for the example). Regenerate after an intended mapping change with
+FHIRCONV_UPDATE_GOLDEN=1 and review the diff."""
 
 from __future__ import annotations
 
@@ -13,13 +14,12 @@ from typing import Any
 
 import pytest
 
-from fhirconv.bundle import build_bundle
+from fhirconv.bundle import build_bundle, dumps
 from fhirconv.participants.pipeline import ParticipantSummary, convert_participants
 from fhirconv.versions import FhirVersion
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "NCT04382547"
-GOLDEN = Path(__file__).parent / "data" / "golden"
 
 
 def study() -> Any:
@@ -39,13 +39,6 @@ def bundle(layout: str, version: FhirVersion, summary: ParticipantSummary | None
     return build_bundle(items, kind="transaction", version=version)
 
 
-def dump(b: dict[str, Any]) -> str:
-    """One entry per line: valid JSON that diffs entry by entry."""
-    head = json.dumps({k: v for k, v in b.items() if k != "entry"}, ensure_ascii=False)[:-1]
-    lines = ",\n".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) for e in b["entry"])
-    return f'{head}, "entry": [\n{lines}\n]}}\n'
-
-
 def rows(name: str) -> int:
     with (EXAMPLE / "participants" / "sdtm" / name).open(encoding="utf-8", newline="") as handle:
         return sum(1 for _ in csv.DictReader(handle))
@@ -57,10 +50,9 @@ def test_golden_bundle(version: FhirVersion) -> None:
 
     summary = ParticipantSummary()
     got = bundle("sdtm", version, summary)
-    path = GOLDEN / f"NCT04382547.participants.{version}.json"
-    if os.environ.get("FHIRCONV_REGEN_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dump(got), encoding="utf-8")
+    path = EXAMPLE / f"NCT04382547.{version}.json"
+    if os.environ.get("FHIRCONV_UPDATE_GOLDEN") == "1":
+        path.write_text(dumps(got), encoding="utf-8")
     assert got == json.loads(path.read_text(encoding="utf-8"))
     # Exact counts: one Patient and ResearchSubject per participant, one Observation per result row,
     # one AdverseEvent per AE row; every row of every file accounted for.
