@@ -42,7 +42,28 @@ _EXPORTS = {
     "ExitCode": "fhirconv.errors",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "ExitCode",
+    "FhirVersion",
+    "FhirconvError",
+    "Keyed",
+    "Study",
+    "StudyRecord",
+    "__version__",
+    "build_bundle",
+    "convert_study",
+    "convert_with_participants",
+    "ensure_valid",
+    "fetch_study",
+    "map_study",
+    "push_bundles",
+    "push_files",
+    "read_participants",
+    "read_sources",
+    "read_study",
+    "validate_content",
+    "verify_files",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -18,7 +18,7 @@ def atomic_writer(path: str | Path) -> Iterator[TextIO]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     # mkstemp makes the file private (0600); an output file gets the usual permissions (umask applied).
-    os.chmod(tmp, 0o666 & ~_umask())
+    Path(tmp).chmod(0o666 & ~_umask())
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             yield handle

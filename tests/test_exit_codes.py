@@ -43,3 +43,11 @@ def test_located_fills_only_missing_parts() -> None:
     err = FhirconvError("bad", field="phase", file="inner.json")
     err.located(file="outer.json", record="NCT1")
     assert (err.file, err.record, err.field) == ("inner.json", "NCT1", "phase")
+
+
+def test_public_api_names_match_the_lazy_table() -> None:
+    import fhirconv
+
+    assert set(fhirconv.__all__) == {"__version__", *fhirconv._EXPORTS}
+    for name in fhirconv._EXPORTS:
+        assert getattr(fhirconv, name) is not None
