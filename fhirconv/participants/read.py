@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from functools import cache
+from itertools import chain, groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -212,12 +215,15 @@ class _Keys:
             run = array("q", sorted(runs.pop() + run))
         runs.append(run)
 
+    def _switch(self, subject: object) -> None:
+        if self.current:
+            self._close()
+        self.subject = subject
+        self.current = set()
+
     def seen(self, subject: object, key: tuple[Value, ...]) -> bool:
         if subject != self.subject:
-            if self.current:
-                self._close()
-            self.subject = subject
-            self.current = set()
+            self._switch(subject)
         if key in self.current:
             return True
         self.current.add(key)
@@ -229,6 +235,87 @@ class _Keys:
                 if i < len(run) and run[i] == h:
                     return True
         return False
+
+    def seen_many(self, subjects: list[Value], keys: list[tuple[Value, ...]]) -> set[int]:
+        """The indexes of the rows whose key was seen before, as `seen` row by row would tell them.
+
+        A run of one subject whose keys are all new (the usual case) is added as a whole, in C."""
+        duplicates: set[int] = set()
+        start = 0
+        for subject, group in groupby(subjects):
+            end = start + sum(1 for _ in group)
+            if subject != self.subject:
+                self._switch(subject)
+            run = keys[start:end]
+            new = set(run)
+            if len(new) == len(run) and self.current.isdisjoint(new) and not self.done.get(subject):
+                self.current |= new
+            else:
+                duplicates.update(i for i in range(start, end) if self.seen(subject, keys[i]))
+            start = end
+        return duplicates
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Rows of one file that passed every check: field values in `fields` order, one tuple per row."""
+
+    label: str
+    numbers: Sequence[int]
+    fields: list[str]
+    rows: list[tuple[Any, ...]]
+    extras: list[tuple[str, list[Value]]]  # columns feeding `extra` (by column name): raw values
+
+
+@cache
+def _maker(
+    cls: type, fields_: tuple[str, ...], base: tuple[tuple[str, Any], ...]
+) -> Callable[[SourceRef, tuple[Any, ...]], Any]:
+    """A function building a `cls` record from a source and a row of `fields_` values (plus `base`).
+
+    Positional: the record's fields in order, taken from (source, *row, *constants) by one itemgetter,
+    which costs a fraction of a keyword call from a dict. Records with a defaulted mutable field
+    (a list or dict made fresh per record) before the last fed field take the keyword way."""
+    constants = dict(base)
+    names = [f.name for f in dataclasses.fields(cls)]
+    fed = [i for i, n in enumerate(names) if n == "source" or n in fields_ or n in constants]
+    picks: list[int] = []
+    tail: list[Any] = []
+    for name in names[: max(fed) + 1]:
+        if name == "source":
+            picks.append(0)
+        elif name in fields_:
+            picks.append(1 + fields_.index(name))
+        else:
+            if name in constants:
+                value = constants[name]
+            else:
+                default = next(f for f in dataclasses.fields(cls) if f.name == name).default
+                if default is dataclasses.MISSING:
+                    return _keyword_maker(cls, fields_, constants)
+                value = default
+            picks.append(1 + len(fields_) + len(tail))
+            tail.append(value)
+    if len(picks) < 2:
+        return _keyword_maker(cls, fields_, constants)
+    get = itemgetter(*picks)
+    rest = tuple(tail)
+
+    def make(src: SourceRef, row: tuple[Any, ...]) -> Any:
+        return cls(*get((src, *row, *rest)))
+
+    return make
+
+
+def _keyword_maker(
+    cls: type, fields_: tuple[str, ...], constants: dict[str, Any]
+) -> Callable[[SourceRef, tuple[Any, ...]], Any]:
+    def make(src: SourceRef, row: tuple[Any, ...]) -> Any:
+        values = dict(zip(fields_, row, strict=True))
+        values.update(constants)
+        return cls(source=src, **values)
+
+    return make
 
 
 def _normal_seq(value: Value) -> str:
@@ -292,10 +379,20 @@ class ParticipantData:
         return RowRejected(src, column, reason)
 
     def _rows(self, source: _Source) -> Iterator[tuple[SourceRef, dict[str, Any] | RowRejected]]:
+        """(where, field values) per row of one file (see _scan)."""
+        for item in self._scan(source):
+            assert not isinstance(item, _Batch)
+            yield item
+
+    def _scan(
+        self, source: _Source, *, batches: bool = False
+    ) -> Iterator[tuple[SourceRef, dict[str, Any] | RowRejected] | _Batch]:
         """(where, field values) per row of one file; the spec's columns applied, keys checked.
 
         Work goes column by column over batches of rows: a column's distinct values are converted once
-        (translated, typed, checked) and mapped over the batch in C, then each row is one dict(zip())."""
+        (translated, typed, checked) and mapped over the batch in C, then each row is one dict(zip()).
+        With `batches`, a batch whose rows all pass every check, and need nothing assembled row by row,
+        comes whole as a _Batch of value tuples instead (the caller builds records without the dicts)."""
         table = source.table
         with open_table(source.path) as handle:
             columns = self._columns(handle, source)
@@ -335,14 +432,39 @@ class ParticipantData:
             subjects = self._subjects
             label = source.label
             count = 0
+            # Whole batches are possible when nothing is checked or assembled row by row.
+            # Columns that only feed `extra` ({column: text}) are simple enough to go along.
+            extra_only = [i for i in slow if columns[i].targets == [("extra", "extra")]]
+            wholesale = (
+                batches and len(extra_only) == len(slow) and "extra" not in base and skip is None and not required
+            )
+            subject_slot = slot_fields.index("subject_id") if "subject_id" in slot_fields else None
+            if check_subject and subject_slot is None:
+                wholesale = False
             for numbers, raw in handle.chunks(names):
                 errors: dict[int, _RowError] = {}
                 slots: list[list[Any]] = []
                 for i in fast:
                     slots.extend(columns[i].convert_batch(raw[i], errors))
                 for slot, _, blank in batch_required:
-                    for index in [i for i, v in enumerate(slots[slot]) if v is None or v == ""]:
-                        errors.setdefault(index, blank)
+                    values = slots[slot]
+                    if None in values or "" in values:
+                        for index in [i for i, v in enumerate(values) if v is None or v == ""]:
+                            errors.setdefault(index, blank)
+                duplicates: set[int] | None = None
+                if wholesale and not errors:
+                    if key_index:
+                        subject_values: list[Value] = (
+                            raw[subject_index] if subject_index is not None else [None] * len(numbers)
+                        )
+                        key_values = list(zip(*(raw[k] for k in key_index), strict=True))
+                        duplicates = keys.seen_many(subject_values, key_values)
+                    unknown = check_subject and not subjects.issuperset(slots[subject_slot])  # type: ignore[index]
+                    if not duplicates and not unknown:
+                        count += len(numbers)
+                        extras = [(names[i], raw[i]) for i in extra_only]
+                        yield _Batch(label, numbers, slot_fields, list(zip(*slots, strict=True)), extras)
+                        continue
                 for index, (row_no, row) in enumerate(zip(numbers, zip(*slots, strict=True), strict=True)):
                     count += 1
                     src = SourceRef(label, row_no)
@@ -366,7 +488,7 @@ class ParticipantData:
                         if key_index:
                             key = tuple([raw[k][index] for k in key_index])
                             subject = raw[subject_index][index] if subject_index is not None else None
-                            if keys.seen(subject, key):
+                            if index in duplicates if duplicates is not None else keys.seen(subject, key):
                                 shown = ", ".join(f"{table.key[j]}={key[j]!r}" for j in range(len(key)))
                                 raise _RowError(table.key[-1], f"duplicate key {shown}")
                         if check_subject and fields_["subject_id"] not in subjects:
@@ -415,18 +537,26 @@ class ParticipantData:
         link_column = next((c for c in table.columns if c.column == link), None)
         link_field = link_column.fields[0] if supplemental is not None and link_column is not None else None
         normal: dict[object, str] = {}
-        for src, fields_ in self._rows(source):
+
+        def seq_of(raw: object) -> str:
+            seq = normal.get(raw)
+            if seq is None:
+                if len(normal) > _CACHE_LIMIT:
+                    normal.clear()
+                seq = normal[raw] = "" if raw is None else _normal_seq(str(raw))
+            return seq
+
+        base = dict(table.values)
+        for item in self._scan(source, batches=True):
+            if isinstance(item, _Batch):
+                yield from self._batch_records(item, cls, base, supplemental, link_field, seq_of)
+                continue
+            src, fields_ = item
             if isinstance(fields_, RowRejected):
                 yield fields_
                 continue
             if link_field is not None and supplemental:
-                raw = fields_.get(link_field)
-                seq = normal.get(raw)
-                if seq is None:
-                    if len(normal) > _CACHE_LIMIT:
-                        normal.clear()
-                    seq = normal[raw] = "" if raw is None else _normal_seq(str(raw))
-                qualifiers = supplemental.pop((fields_["subject_id"], seq), None)
+                qualifiers = supplemental.pop((fields_["subject_id"], seq_of(fields_.get(link_field))), None)
                 if qualifiers:
                     self._qualify(fields_, qualifiers)
             yield cls(source=src, **fields_)
@@ -437,6 +567,44 @@ class ParticipantData:
                         ref, "IDVARVAL", f"no {table.name.upper()} row with this {link} for the subject"
                     )
                     self.rejected.append(rejected)
+
+    @staticmethod
+    def _batch_records(
+        batch: _Batch,
+        cls: type,
+        base: dict[str, Any],
+        supplemental: dict[tuple[Any, str], dict[str, tuple[SourceRef, str]]] | None,
+        link_field: str | None,
+        seq_of: Callable[[object], str],
+    ) -> Iterator[Any]:
+        """The records of a batch that passed every check, built from its value tuples (no field dicts)."""
+        label, fields_ = batch.label, batch.fields
+        make = _maker(cls, tuple(fields_), tuple(base.items()))
+        qualified = supplemental if link_field is not None and supplemental else None
+        if qualified is not None:
+            fed = frozenset(fields_) | frozenset(base)
+            subject_at = fields_.index("subject_id") if "subject_id" in fields_ else None
+            link_at = fields_.index(link_field) if link_field in fields_ else None
+            subject_base, link_base = base.get("subject_id"), base.get(link_field or "")
+        for index, (row_no, row) in enumerate(zip(batch.numbers, batch.rows, strict=True)):
+            record = make(SourceRef(label, row_no), row)
+            for name, values in batch.extras:
+                value = values[index]
+                if value is not None:
+                    record.extra[name] = _as_text(value)
+            if qualified is not None:
+                subject = row[subject_at] if subject_at is not None else subject_base
+                raw = row[link_at] if link_at is not None else link_base
+                qualifiers = qualified.pop((subject, seq_of(raw)), None)
+                if qualifiers:
+                    extra = record.extra
+                    for qnam, (_, qval) in qualifiers.items():
+                        own = _SUPP_FIELDS.get(qnam)
+                        if own is not None and own not in fed:
+                            setattr(record, own, qval.strip().upper() == "Y")
+                        else:
+                            extra[qnam] = qval
+            yield record
 
     @staticmethod
     def _qualify(fields_: dict[str, Any], qualifiers: dict[str, tuple[SourceRef, str]]) -> None:

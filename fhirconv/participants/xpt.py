@@ -40,6 +40,24 @@ class XptVariable:
     position: int  # byte offset within an observation
 
 
+class _Layout(struct.Struct):
+    """A Struct cutting the given variables (each once, in position order) out of one observation."""
+
+    order: tuple[int, ...]  # the variables' positions, in the order unpack gives their bytes
+
+    @classmethod
+    def of(cls, wanted: list[XptVariable], row_length: int) -> _Layout:
+        chosen = sorted({v.position: v for v in wanted}.values(), key=lambda v: v.position)
+        parts, at = [">"], 0
+        for var in chosen:
+            parts.append(f"{var.position - at}x{var.length}s" if var.position > at else f"{var.length}s")
+            at = var.position + var.length
+        parts.append(f"{row_length - at}x" if row_length > at else "")
+        layout = cls("".join(parts))
+        layout.order = tuple(v.position for v in chosen)
+        return layout
+
+
 def ibm_to_float(raw: bytes) -> float | None:
     """Decode a (possibly truncated, 2..8 byte) big-endian IBM float; SAS missing values give None."""
     if len(raw) < 8:
@@ -94,6 +112,7 @@ class XptReader:
         self._names = [v.name for v in self.variables]
         self._by_name = {v.name: v for v in self.variables}
         self._text = _text_decoder(encoding)
+        self._layouts: dict[tuple[int, ...], _Layout] = {}
 
     @property
     def columns(self) -> list[str]:
@@ -207,19 +226,29 @@ class XptReader:
             yield self._decode(pending, count, wanted)
 
     def _decode(self, data: bytes, count: int, wanted: list[XptVariable]) -> list[list[Value]]:
-        # Column by column: SDTM columns repeat few distinct values (STUDYID, test codes, units,
+        # One precompiled Struct cuts every wanted field out of every row in C (iter_unpack), then
+        # column by column: SDTM columns repeat few distinct values (STUDYID, test codes, units,
         # visits), so each distinct raw value is decoded once per chunk and then looked up.
-        offsets = range(0, count * self.row_length, self.row_length)
+        layout = self._layout(wanted)
+        view = memoryview(data)[: count * self.row_length]
+        fields = list(zip(*layout.iter_unpack(view), strict=True)) if count else [() for _ in layout.order]
+        by_position = dict(zip(layout.order, fields, strict=True))
         columns: list[list[Value]] = []
         for var in wanted:
-            a, b = var.position, var.position + var.length
-            raws = [data[o + a : o + b] for o in offsets]
+            raws = by_position[var.position]
             distinct: dict[bytes, Value] = dict.fromkeys(raws)
             decode: Callable[[bytes], Value] = ibm_to_float if var.numeric else self._text
             for raw in distinct:
                 distinct[raw] = decode(raw)
             columns.append(list(map(distinct.__getitem__, raws)))
         return columns
+
+    def _layout(self, wanted: list[XptVariable]) -> _Layout:
+        key = tuple(v.position for v in wanted)
+        found = self._layouts.get(key)
+        if found is None:
+            found = self._layouts[key] = _Layout.of(wanted, self.row_length)
+        return found
 
     def close(self) -> None:
         self._fh.close()
