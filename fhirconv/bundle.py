@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ def key_uuid(resource_type: str, system: str, value: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"{resource_type}|{system}|{value}")
 
 
+@lru_cache(maxsize=65536)  # asked for each entry and each reference to it; the text, not only the uuid, is kept
 def full_url(resource_type: str, system: str, value: str) -> str:
     return f"urn:uuid:{key_uuid(resource_type, system, value)}"
 
@@ -77,10 +79,21 @@ def request_for(item: Keyed, version: FhirVersion) -> dict[str, str]:
     rtype = item.resource_type
     if rtype in NO_IDENTIFIER_SEARCH[version]:
         return {"method": "PUT", "url": f"{rtype}/{client_id(rtype, item.system, item.value)}"}
+    return {"method": "PUT", "url": f"{rtype}?identifier={_identifier_token(item.system, item.value)}"}
+
+
+# Characters quote(..., safe="/:|") leaves as they are; a token made only of these needs no (slow, byte-wise)
+# percent-encoding pass, which is most site and sponsor keys.
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~/:|-]*")
+
+
+def _identifier_token(system: str, value: str) -> str:
+    token = f"{_search_value(system)}|{_search_value(value)}"
+    if _UNQUOTED.fullmatch(token):
+        return token
     from urllib.parse import quote
 
-    token = quote(f"{_search_value(item.system)}|{_search_value(item.value)}", safe="/:|")
-    return {"method": "PUT", "url": f"{rtype}?identifier={token}"}
+    return quote(token, safe="/:|")
 
 
 def build_bundle(items: Iterable[Keyed], *, kind: BundleKind, version: FhirVersion) -> dict[str, Any]:

@@ -178,6 +178,47 @@ def test_unsafe_xml_is_refused(data: bytes) -> None:
     assert "entity" in failure.error.hint
 
 
+@pytest.mark.parametrize("data", [
+    # EBCDIC bytes do not contain b"<!DOCTYPE"; the declared encoding alone keeps the file from the C parser.
+    b'<?xml version="1.0" encoding="cp037"?>'
+    + '<!DOCTYPE a [<!ENTITY x "y">]><clinical_study>&x;</clinical_study>'.encode("cp037"),
+    '<!DOCTYPE a [<!ENTITY x "y">]><clinical_study>&x;</clinical_study>'.encode("utf-16"),
+], ids=["ebcdic", "utf-16"])
+def test_doctype_in_other_encodings_never_reaches_the_plain_parser(data: bytes) -> None:
+    from fhirconv.readers.ctgov_xml import _has_no_dtd
+
+    assert b"<!DOCTYPE" not in data
+    assert not _has_no_dtd(data)
+    failure = failure_of(data, "evil.xml")
+    assert isinstance(failure.error, InputError)
+
+
+@pytest.mark.parametrize("path", XML_FILES, ids=lambda p: p.name)
+def test_plain_parser_gives_defusedxml_tree(path: Path) -> None:
+    from xml.etree.ElementTree import tostring
+
+    from defusedxml.ElementTree import fromstring
+
+    from fhirconv.readers.ctgov_xml import _has_no_dtd, _parse
+
+    data = path.read_bytes()
+    assert _has_no_dtd(data)  # registry XML takes the C parser ...
+    assert tostring(_parse(data, str(path))) == tostring(fromstring(data, forbid_dtd=True))  # ... to the same tree
+
+
+@pytest.mark.parametrize("data", [b"<a>&foo;</a>", b"<a><b></a>", b"<a>\xff</a>", b"<a/><b/>", b"<a>&#0;</a>",
+                                  b'<?xml version="1.0"?>\n<a x="1" x="2"/>', b"<a"])
+def test_plain_parser_reports_what_defusedxml_reports(data: bytes) -> None:
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml.ElementTree import fromstring
+
+    with pytest.raises(ParseError) as expected:
+        fromstring(data, forbid_dtd=True)
+    failure = failure_of(data, "bad.xml")
+    assert str(failure) == f"bad.xml: malformed XML: {expected.value}"
+
+
 def test_malformed_xml_names_the_file() -> None:
     failure = failure_of(minimal()[:-5], "broken.xml")
     assert failure.error.file == "broken.xml"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 import typing
 from collections.abc import Iterable
 from functools import cache
@@ -120,33 +121,43 @@ def _one(version: FhirVersion, kind: str, target: Any, value: Any, path: str) ->
 # shape already validated by the model (same elements, same nesting, same primitive types) differs only in
 # its primitive values, which the mapping takes from stripped, non-empty registry text, ConceptMap codes and
 # range-checked coordinates. For those, the values are checked here with the rules the model applies to them
-# (non-empty strings without surrounding whitespace in codes; finite decimals), and the model runs once per
-# shape. tests/test_mapping_study.py compares both paths.
+# (non-blank strings; codes matching the model's code pattern; finite decimals), and the model runs once per
+# shape. tests/test_mapping_fast_paths.py compares both paths on every site of the corpus and on broken ones.
 FAST_TYPES = frozenset({"Location"})
 _shapes: dict[FhirVersion, set[Any]] = {v: set() for v in FhirVersion}
 _CODE_KEYS = frozenset({"status", "system", "use"})
+_CODE_RE = re.compile(r"[^\s]+(\s[^\s]+)*")  # the model's own pattern for code values (fhir_core Code)
 
 
-def _shape(value: Any) -> Any:
-    if isinstance(value, dict):
-        return tuple((k, _shape(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return ("[", *(_shape(v) for v in value))
-    return type(value)
-
-
-def _values_ok(value: Any, key: str = "") -> bool:
-    if isinstance(value, dict):
-        return all(_values_ok(v, k) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_values_ok(v, key) for v in value)
-    if isinstance(value, str):
+def _leaf_ok(value: Any, key: str) -> bool:
+    if type(value) is str:
         if not value.strip():
             return False
-        return key not in _CODE_KEYS or (value == value.strip() and "  " not in value)
-    if isinstance(value, float):
+        return key not in _CODE_KEYS or _CODE_RE.fullmatch(value) is not None
+    if type(value) is float:
         return math.isfinite(value)
-    return isinstance(value, (bool, int))
+    return isinstance(value, int)  # bool is an int
+
+
+def _scan(value: Any, key: str, bad: list[str]) -> Any:
+    """The shape of `value` (element names, nesting, primitive types), noting in `bad` any primitive whose
+    value the model might refuse. One pass over the resource: sites are most of the resources checked."""
+    if isinstance(value, dict):
+        parts = []
+        for k, v in value.items():
+            t = type(v)
+            if t is str:
+                if not (v.strip() and (k not in _CODE_KEYS or _CODE_RE.fullmatch(v))):
+                    bad.append(k)
+                parts.append((k, str))
+            else:
+                parts.append((k, _scan(v, k, bad)))
+        return tuple(parts)
+    if isinstance(value, list):
+        return ("[", *[_scan(v, key, bad) for v in value])
+    if not _leaf_ok(value, key):
+        bad.append(key)
+    return type(value)
 
 
 def check_models(items: Iterable[Keyed], version: FhirVersion) -> None:
@@ -157,8 +168,9 @@ def check_models(items: Iterable[Keyed], version: FhirVersion) -> None:
         rtype = item.resource_type
         shape = None
         if rtype in FAST_TYPES:
-            shape = _shape(item.resource)
-            if shape in shapes and _values_ok(item.resource):
+            bad: list[str] = []
+            shape = (rtype, _scan(item.resource, "", bad))
+            if not bad and shape in shapes:
                 continue
         cls = model_class(version, rtype)
         try:

@@ -1,0 +1,137 @@
+"""Speed short cuts (site shapes in the model check, unencoded search tokens) give what the long way gives."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from fhirconv.bundle import Keyed
+from fhirconv.errors import ValidationFailed
+from fhirconv.mapping import check, map_study
+from fhirconv.readers import read_sources
+from fhirconv.study import StudyRecord
+from fhirconv.versions import FhirVersion, model_class
+
+CORPUS = Path(__file__).parent / "data" / "ctgov-corpus"
+
+
+def _fast_types(version: FhirVersion) -> list[Keyed]:
+    items: list[Keyed] = []
+    for record in read_sources([str(CORPUS)]):
+        assert isinstance(record, StudyRecord)
+        items += [i for i in map_study(record.study, version) if i.resource_type in check.FAST_TYPES]
+    return items
+
+
+@pytest.fixture(scope="module", params=list(FhirVersion), ids=lambda v: v.value)
+def corpus_sites(request: pytest.FixtureRequest) -> tuple[FhirVersion, list[Keyed]]:
+    return request.param, _fast_types(request.param)
+
+
+def _model_ok(version: FhirVersion, resource: dict[str, Any]) -> bool:
+    try:
+        model_class(version, resource["resourceType"]).model_validate(resource)
+    except ValidationError:
+        return False
+    return True
+
+
+def _check_ok(version: FhirVersion, resource: dict[str, Any]) -> bool:
+    try:
+        check.check_models([Keyed(resource, "urn:x", "x")], version)
+    except ValidationFailed:
+        return False
+    return True
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _leaves(v, (*path, i))
+    else:
+        yield path
+
+
+def _replaced(resource: dict[str, Any], path: tuple[Any, ...], new: Any) -> dict[str, Any]:
+    out = copy.deepcopy(resource)
+    target: Any = out
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = new
+    return out
+
+
+# Values a registry record could carry into a site's primitives if the mapping let them through.
+_BAD_TEXT = ["", " ", "\t", "a  b", " lead", "trail ", "a\tb\tc", "a \tb", "\n"]
+_BAD_NUMBERS = [float("nan"), float("inf"), -float("inf")]
+
+
+def test_corpus_has_many_site_shapes(corpus_sites: tuple[FhirVersion, list[Keyed]]) -> None:
+    _, items = corpus_sites
+    assert len(items) > 1000
+    shapes = {check._scan(i.resource, "", []) for i in items}
+    assert len(shapes) > 20  # the comparison below covers real variety, not one shape
+
+
+def test_every_corpus_site_passes_both_paths(corpus_sites: tuple[FhirVersion, list[Keyed]]) -> None:
+    version, items = corpus_sites
+    for item in items:
+        bad: list[str] = []
+        check._scan(item.resource, "", bad)
+        assert bad == [], item.resource  # the fast path would take every real site ...
+        assert _model_ok(version, item.resource)  # ... and the model agrees
+    check.check_models(items, version)
+
+
+def test_fast_path_refuses_whatever_the_model_refuses(corpus_sites: tuple[FhirVersion, list[Keyed]]) -> None:
+    """For one site of every shape in the corpus: once its shape is known (so the fast path is live), every
+    primitive replaced by a bad value is refused by check_models exactly when the model refuses it, and a
+    value the fast path lets through is one the model accepts."""
+    version, items = corpus_sites
+    by_shape: dict[Any, Keyed] = {}
+    for item in items:
+        by_shape.setdefault(check._scan(item.resource, "", []), item)
+    compared = 0
+    for item in by_shape.values():
+        check.check_models([item], version)  # the shape is now known
+        for path in _leaves(item.resource):
+            if path == ("resourceType",):
+                continue
+            original = _replaced(item.resource, path, None)  # None: a shape of its own, full model
+            assert _check_ok(version, original) == _model_ok(version, original)
+            old = item.resource
+            for step in path:
+                old = old[step]
+            for new in _BAD_NUMBERS if isinstance(old, float) else _BAD_TEXT:
+                broken = _replaced(item.resource, path, new)
+                bad: list[str] = []
+                check._scan(broken, "", bad)
+                fast_taken = not bad  # and the shape is known: only values were changed
+                model = _model_ok(version, broken)
+                assert _check_ok(version, broken) == model, (path, new)
+                if fast_taken:
+                    assert model, (path, new)  # never accept what the model refuses
+                compared += 1
+    assert compared > 500
+
+
+def test_search_token_short_cut_is_what_quote_gives() -> None:
+    from urllib.parse import quote
+
+    from fhirconv.bundle import _UNQUOTED, _identifier_token, _search_value
+
+    for c in map(chr, range(0x3000)):
+        if _UNQUOTED.fullmatch(c):
+            assert quote(c, safe="/:|") == c, c
+    for system, value in [("https://clinicaltrials.gov/site", "NCT01234567-3"), ("urn:x", "a b,c|d$e\\f"),
+                          ("urn:x", "Zürich"), ("urn:x", "a~b_c.d-e/f:g")]:
+        token = f"{_search_value(system)}|{_search_value(value)}"
+        assert _identifier_token(system, value) == quote(token, safe="/:|")
