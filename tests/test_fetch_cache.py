@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,19 +23,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[CtgovServer]:
-    running = CtgovServer().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def ctgov(server: CtgovServer) -> CtgovServer:
-    server.reset()
-    return server
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -15,19 +14,6 @@ from fhirconv.cli import main
 from fhirconv.ctgov import CtgovSettings, resolve_sources
 from fhirconv.ctgov.options import ctgov_options
 from fhirconv.errors import ExitCode
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[CtgovServer]:
-    running = CtgovServer().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def ctgov(server: CtgovServer) -> CtgovServer:
-    server.reset()
-    return server
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,23 +22,10 @@ from fhirconv.ctgov import (
     normalize_nct_id,
     search,
 )
-from fhirconv.ctgov.client import retry_after_seconds
 from fhirconv.errors import ExitCode, UsageError
+from fhirconv.retry_after import retry_after_seconds
 
 STUDY = "NCT03418623"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[CtgovServer]:
-    running = CtgovServer().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def ctgov(server: CtgovServer) -> CtgovServer:
-    server.reset()
-    return server
 
 
 @pytest.fixture

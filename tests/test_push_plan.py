@@ -11,7 +11,7 @@ from fhir_server.sample import study_bundle
 from fhirconv.push.entries import bundle_entries
 from fhirconv.push.plan import plan_chunks
 from fhirconv.push.pusher import _location, blame, plan_files
-from fhirconv.transport.client import _retry_after_seconds
+from fhirconv.retry_after import retry_after_seconds as _retry_after_seconds
 from fhirconv.transport.errors import ServerRejected
 
 SYSTEM = "urn:test"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -12,6 +10,7 @@ import requests
 from fhirconv import __version__
 from fhirconv.ctgov.errors import CtgovBadAnswer, CtgovUnreachable, StudyNotFound
 from fhirconv.errors import UsageError
+from fhirconv.retry_after import retry_after_seconds
 
 if TYPE_CHECKING:
     from fhirconv.ctgov.settings import CtgovSettings
@@ -30,22 +29,6 @@ _TRANSIENT = (
 )
 
 Params = list[tuple[str, str]]
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds asked for by a Retry-After header (delta-seconds or HTTP-date); None if absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _snippet(body: bytes, limit: int = 120) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
 import random
 import threading
@@ -15,6 +14,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from fhirconv import __version__
+from fhirconv.retry_after import retry_after_seconds
 from fhirconv.transport.errors import (
     AuthenticationFailed,
     PreconditionFailed,
@@ -158,7 +158,7 @@ class FhirClient:
             self.requests_sent += 1
 
     def _wait(self, attempt: int, retry_after: str | None) -> None:
-        delay = _retry_after_seconds(retry_after)
+        delay = retry_after_seconds(retry_after)
         if delay is None:
             # Full jitter keeps concurrent workers from retrying in lock-step.
             delay = min(self.config.max_backoff, self.config.backoff * 2**attempt)
@@ -200,20 +200,6 @@ class FhirClient:
                 **kwargs,
             )
         raise ServerRejected(message, **kwargs)
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After is either delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _short(value: object, limit: int = 300) -> str:
