@@ -256,6 +256,12 @@ class _Keys:
         return duplicates
 
 
+# A parent row's SUPP-- qualifiers: (QNAM, QVAL, file label, row). Tuples of plain values only, which
+# the garbage collector stops tracking: SUPPLB is as big as LB, and a dict per row made every full
+# collection walk all of it.
+_Qualifiers = tuple[tuple[str, str, str, int], ...]
+
+
 @dataclass(slots=True)
 class _Batch:
     """Rows of one file that passed every check: field values in `fields` order, one tuple per row."""
@@ -561,8 +567,9 @@ class ParticipantData:
                     self._qualify(fields_, qualifiers)
             yield cls(source=src, **fields_)
         if supplemental:
-            for rows in supplemental.values():
-                for ref, _ in rows.values():
+            for qualifiers in supplemental.values():
+                for _, _, file, row in qualifiers:
+                    ref = SourceRef(file, row)
                     rejected = self._fail(
                         ref, "IDVARVAL", f"no {table.name.upper()} row with this {link} for the subject"
                     )
@@ -573,7 +580,7 @@ class ParticipantData:
         batch: _Batch,
         cls: type,
         base: dict[str, Any],
-        supplemental: dict[tuple[Any, str], dict[str, tuple[SourceRef, str]]] | None,
+        supplemental: dict[tuple[Any, str], _Qualifiers] | None,
         link_field: str | None,
         seq_of: Callable[[object], str],
     ) -> Iterator[Any]:
@@ -598,7 +605,7 @@ class ParticipantData:
                 qualifiers = qualified.pop((subject, seq_of(raw)), None)
                 if qualifiers:
                     extra = record.extra
-                    for qnam, (_, qval) in qualifiers.items():
+                    for qnam, qval, _, _ in qualifiers:
                         own = _SUPP_FIELDS.get(qnam)
                         if own is not None and own not in fed:
                             setattr(record, own, qval.strip().upper() == "Y")
@@ -607,24 +614,24 @@ class ParticipantData:
             yield record
 
     @staticmethod
-    def _qualify(fields_: dict[str, Any], qualifiers: dict[str, tuple[SourceRef, str]]) -> None:
+    def _qualify(fields_: dict[str, Any], qualifiers: _Qualifiers) -> None:
         extra = fields_.setdefault("extra", {})
-        for qnam, (_, qval) in qualifiers.items():
+        for qnam, qval, _, _ in qualifiers:
             own = _SUPP_FIELDS.get(qnam)
             if own is not None and own not in fields_:
                 fields_[own] = qval.strip().upper() == "Y"
             else:
                 extra[qnam] = qval
 
-    def _supplemental(self, table: TableSpec) -> dict[tuple[str, str], dict[str, tuple[SourceRef, str]]]:
+    def _supplemental(self, table: TableSpec) -> dict[tuple[Any, str], _Qualifiers]:
         """SUPP-- rows by (subject, IDVARVAL), loaded before the parent table streams.
 
         A lean path (SUPPLB is as big as LB): columns converted batch-wise, no per-row field dicts; a
         repeated QNAM for the same parent row is the duplicate check."""
         assert table.supplemental is not None
-        out: dict[tuple[str, str], dict[str, tuple[SourceRef, str]]] = {}
+        out: dict[tuple[Any, str], _Qualifiers] = {}
         for source in self._sources.get(table.supplemental, []):
-            supp = source.table
+            supp, label = source.table, source.label
             with open_table(source.path) as handle:
                 columns = self._columns(handle, source)
                 feeder = {f: i for i, c in enumerate(columns) for f in c.spec.fields}
@@ -640,10 +647,11 @@ class ParticipantData:
                             continue
                         lists = columns[i].convert_batch(raw[i], errors)
                         converted[f] = lists[columns[i].spec.fields.index(f)]
+                    ids = converted["id_value"]
+                    seqs = {v: _normal_seq(v) for v in dict.fromkeys(ids)}
                     rows = zip(numbers, *(converted[f] for f in wanted), strict=True)
                     for index, (row_no, subject, id_var, id_value, name, value) in enumerate(rows):
                         count += 1
-                        src = SourceRef(source.label, row_no)
                         failed = errors.get(index)
                         if failed is None and (subject is None or name is None):
                             column = self._feeder(supp, "subject_id" if subject is None else "name")
@@ -652,13 +660,15 @@ class ParticipantData:
                             reason = f"IDVAR {id_var!r}: only {table.supplemental_key} links are supported"
                             failed = _RowError(self._feeder(supp, "id_var"), reason)
                         if failed is None:
-                            slot = out.setdefault((subject, _normal_seq(id_value)), {})
-                            if name in slot:
+                            key = (subject, seqs[id_value])
+                            slot = out.get(key, ())
+                            if any(q[0] == name for q in slot):
                                 reason = f"duplicate qualifier {name} for {subject} {id_var}={id_value}"
                                 failed = _RowError(self._feeder(supp, "name"), reason)
                             else:
-                                slot[name] = (src, value or "")
+                                out[key] = (*slot, (name, value or "", label, row_no))
                                 continue
+                        src = SourceRef(label, row_no)
                         self.rejected.append(self._fail(src, failed.column, failed.reason))
                 self.merged_counts[source.label] = count
         return out
