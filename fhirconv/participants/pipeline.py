@@ -192,20 +192,40 @@ def convert_participants(
             if cat and cat not in ("DISPOSITION EVENT", "PROTOCOL MILESTONE"):
                 summary.notes[f"DS {cat} row kept only in the summary (no FHIR element)"] += 1
 
-    for m in data.measurements:
-        if isinstance(m, RowRejected):
-            fail(InputError(m.reason, field=m.column), m.source)
-            continue
-        try:
-            if m.subject_id not in subjects:
-                raise InputError(f"unknown subject {m.subject_id!r} (not in DM)", field="USUBJID")
-            item, plan = build_observation(m, ctx)
-            out = emit(item, plan.shape)
-        except FhirconvError as exc:
-            fail(exc, m.source)
-            continue
-        summary.file(m.source.file).converted += 1
-        yield out
+    # The hot loop (one pass per findings row): counts are kept in locals and handed to the summary
+    # when a file's run of rows ends, and also if the loop stops early (finally).
+    validated: set[int] = set()  # plans (by identity: ctx keeps them) whose shape was fully validated
+    observations, run_file, run_count = 0, "", 0
+    try:
+        for m in data.measurements:
+            if isinstance(m, RowRejected):
+                fail(InputError(m.reason, field=m.column), m.source)
+                continue
+            try:
+                if m.subject_id not in subjects:
+                    raise InputError(f"unknown subject {m.subject_id!r} (not in DM)", field="USUBJID")
+                item, plan = build_observation(m, ctx)
+                if id(plan) in validated:
+                    validator.validate_values(item)
+                else:
+                    validator.validate(item, plan.shape)
+                    validated.add(id(plan))
+            except FhirconvError as exc:
+                fail(exc, m.source)
+                continue
+            file = m.source.file
+            if file is not run_file:
+                if run_count:
+                    summary.file(run_file).converted += run_count
+                run_file, run_count = file, 0
+            run_count += 1
+            observations += 1
+            yield item
+    finally:
+        if run_count:
+            summary.file(run_file).converted += run_count
+        if observations:
+            summary.resources["Observation"] += observations
 
     for ae in data.adverse_events:
         if isinstance(ae, RowRejected):
@@ -251,18 +271,45 @@ def write_ndjson(items: Iterable[Keyed], directory: str | Path, version: FhirVer
     """Stream resources into <directory>/<ResourceType>.ndjson (the Bulk Data layout). All files appear
     together at the end, or none does if anything fails. Returns lines written per file name."""
     target = Path(directory)
-    counts: dict[str, int] = {}
-    handles: dict[str, TextIO] = {}
+    outputs: dict[str, _Output] = {}
     with ExitStack() as stack:
         for item in items:
-            rtype = item.resource_type
-            handle = handles.get(rtype)
-            if handle is None:
-                handle = handles[rtype] = stack.enter_context(atomic_writer(target / f"{rtype}.ndjson"))
-            # orjson gives UTF-8 bytes: write them to the binary buffer under the text handle.
-            handle.buffer.write(ndjson_line(item, version))
-            counts[f"{rtype}.ndjson"] = counts.get(f"{rtype}.ndjson", 0) + 1
-    return counts
+            resource = item.resource
+            out = outputs.get(resource["resourceType"])
+            if out is None:
+                rtype = item.resource_type
+                handle = stack.enter_context(atomic_writer(target / f"{rtype}.ndjson"))
+                out = outputs[rtype] = _Output(handle, rtype in NO_IDENTIFIER_SEARCH[version])
+            if out.with_id:
+                out.add(ndjson_line(item, version))
+            else:
+                out.add(orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE))
+        for out in outputs.values():
+            out.flush()
+    return {f"{rtype}.ndjson": out.count for rtype, out in outputs.items()}
+
+
+class _Output:
+    """One NDJSON file being written: lines gathered and written a batch at a time (fewer calls)."""
+
+    __slots__ = ("buffer", "count", "lines", "with_id")
+
+    def __init__(self, handle: TextIO, with_id: bool) -> None:
+        self.buffer = handle.buffer  # orjson gives UTF-8 bytes: they go to the binary buffer
+        self.with_id = with_id
+        self.lines: list[bytes] = []
+        self.count = 0
+
+    def add(self, line: bytes) -> None:
+        lines = self.lines
+        lines.append(line)
+        if len(lines) >= 256:
+            self.flush()
+
+    def flush(self) -> None:
+        self.count += len(self.lines)
+        self.buffer.write(b"".join(self.lines))
+        self.lines.clear()
 
 
 def validate_sample(items: Iterable[Keyed], version: FhirVersion, *, every: int = 100) -> int:
