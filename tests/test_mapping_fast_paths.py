@@ -135,3 +135,44 @@ def test_search_token_short_cut_is_what_quote_gives() -> None:
                           ("urn:x", "Zürich"), ("urn:x", "a~b_c.d-e/f:g")]:
         token = f"{_search_value(system)}|{_search_value(value)}"
         assert _identifier_token(system, value) == quote(token, safe="/:|")
+
+
+_MORE_TEXT = [*_BAD_TEXT, "a\x00b", "\x0b", "a\u2028b", "x y", "http://a b", "ok"]
+
+
+def _all_items(version: FhirVersion) -> list[Keyed]:
+    items: list[Keyed] = []
+    for record in read_sources([str(CORPUS)]):
+        assert isinstance(record, StudyRecord)
+        items += [i for i in map_study(record.study, version) if i.resource_type not in check.FAST_TYPES]
+    return items
+
+
+@pytest.mark.parametrize("version", list(FhirVersion))
+def test_element_shapes_refuse_whatever_the_model_refuses(version: FhirVersion) -> None:
+    """Every study, group and sponsor of the corpus passes; then, with every element shape of the corpus
+    known, each kind of primitive (one per resource type and element path) broken in each way is refused by
+    check_models exactly when the model refuses it."""
+    items = _all_items(version)
+    check.check_models(items, version)
+    for item in items:
+        assert _model_ok(version, item.resource)
+    assert len(check._element_shapes[version]) > 10
+    seen: set[tuple[Any, ...]] = set()
+    compared = 0
+    for item in items:
+        for path in _leaves(item.resource):
+            kind = (item.resource_type, *(p for p in path if isinstance(p, str)))
+            if kind in seen or path[-1] == "resourceType":
+                continue  # (a contained resource's bad resourceType crashes fhir_core itself: KeyError)
+            seen.add(kind)
+            old: Any = item.resource
+            for step in path:
+                old = old[step]
+            news: list[Any] = [None, "yes"] if isinstance(old, bool) else (
+                [*_BAD_NUMBERS, None, "1"] if isinstance(old, float | int) else _MORE_TEXT)
+            for new in news:
+                broken = _replaced(item.resource, path, new)
+                assert _check_ok(version, broken) == _model_ok(version, broken), (item.resource_type, path, new)
+                compared += 1
+    assert compared > 1000

@@ -113,8 +113,113 @@ def _one(version: FhirVersion, kind: str, target: Any, value: Any, path: str) ->
     if kind == "memo":
         return _memoised(version, target, value, path)
     if isinstance(value, dict):
-        return _prepare(version, target, value, path)
+        return _element(version, target, value, path)
     return value
+
+
+# Backbone elements (objectives, arms, characteristics, related artifacts, ...) are the other ~20 µs pieces,
+# and unlike coded fragments they are rarely repeated. But their shapes are: an element whose shape (element
+# names, nesting, primitive types) the model has accepted before, whose memoisable fragments validate, and
+# whose primitive values pass the checks below for their FHIR type (taken from the model's own field
+# annotations, never from the element name), is valid too; the model's checks that are not per value
+# (required elements, choice types, cardinality) depend on the shape alone. Such an element is replaced by
+# the first validated element of its shape, which its parent accepts as it is. Any value of another FHIR type
+# (dates, ids, integers, ...) or any doubt sends the element through the model as usual.
+# tests/test_mapping_fast_paths.py compares both ways on every element of the corpus and on broken values.
+_CODE_RE = re.compile(r"[^\s]+(\s[^\s]+)*")  # the model's own pattern for code values (fhir_core Code)
+_NO_SPACE_RE = re.compile(r"\S+")
+
+
+def _decimal_ok(v: Any) -> bool:
+    return (type(v) is float and math.isfinite(v)) or type(v) is int
+
+
+_PRIMITIVE_OK: dict[str, typing.Callable[[Any], bool]] = {
+    "String": lambda v: type(v) is str and bool(v.strip()),
+    "Markdown": lambda v: type(v) is str and bool(v.strip()),
+    "Code": lambda v: type(v) is str and _CODE_RE.fullmatch(v) is not None,
+    "Uri": lambda v: type(v) is str and _NO_SPACE_RE.fullmatch(v) is not None,
+    "Url": lambda v: type(v) is str and _NO_SPACE_RE.fullmatch(v) is not None,
+    "bool": lambda v: type(v) is bool,
+    "Decimal": _decimal_ok,
+}
+_element_shapes: dict[FhirVersion, dict[tuple[Any, Any], BaseModel]] = {v: {} for v in FhirVersion}
+
+
+@cache
+def _primitives(cls: Any) -> dict[str, typing.Callable[[Any], bool]]:
+    """Per JSON key of `cls`: the value check of its primitive FHIR type, for the types checked here."""
+    out: dict[str, typing.Callable[[Any], bool]] = {}
+    for name, info in cls.model_fields.items():
+        inner = info.annotation
+        while typing.get_origin(inner) is not typing.Annotated and typing.get_args(inner):
+            args = [a for a in typing.get_args(inner) if a is not type(None)]
+            if len(args) != 1:
+                break
+            inner = args[0]
+        if typing.get_origin(inner) is typing.Annotated:
+            marks = [type(m).__name__ for m in typing.get_args(inner)[1:]]
+            kind = marks[0] if len(marks) == 1 else ""
+        else:
+            kind = getattr(inner, "__name__", "")
+        check = _PRIMITIVE_OK.get(kind)
+        if check is not None:
+            out[info.alias or name] = check
+    return out
+
+
+def _typed_shape(version: FhirVersion, cls: Any, value: dict[str, Any], path: str) -> Any:
+    """The shape of element `value` of class `cls`, or None when any of its values is not provably valid
+    (memoisable fragments are validated on the way, raising as usual)."""
+    fields = _fields(version, cls)
+    prims = _primitives(cls)
+    parts: list[Any] = []
+    for key, v in value.items():
+        check = prims.get(key)
+        if check is not None:
+            if not check(v):
+                return None
+            parts.append((key, type(v)))
+            continue
+        info = fields.get(key)
+        if info is None or not isinstance(v, dict | list):
+            return None  # an element the model will refuse or that is not checked here
+        kind, target = info
+        where = f"{path}.{key}"
+        elements = [v] if isinstance(v, dict) else v
+        tag = "{" if isinstance(v, dict) else "["
+        sub: list[Any] = [tag, len(elements)]
+        for i, x in enumerate(elements):
+            if not isinstance(x, dict):
+                return None
+            if kind == "memo":
+                _memoised(version, target, x, f"{where}.{i}" if tag == "[" else where)
+                sub.append(tuple(x))
+            else:
+                inner = _typed_shape(version, target, x, f"{where}.{i}" if tag == "[" else where)
+                if inner is None:
+                    return None
+                sub.append(inner)
+        parts.append((key, tuple(sub)))
+    return tuple(parts)
+
+
+def _element(version: FhirVersion, cls: Any, value: dict[str, Any], path: str) -> Any:
+    shape = _typed_shape(version, cls, value, path)
+    known = _element_shapes[version]
+    if shape is not None:
+        found = known.get((cls, shape))
+        if found is not None:
+            return found
+    try:
+        validated = cls.model_validate(_prepare(version, cls, value, path))
+    except ValidationError as exc:
+        raise _Located(exc, path) from exc
+    if shape is not None:
+        if len(known) >= _MEMO_LIMIT:
+            known.clear()
+        known[(cls, shape)] = validated
+    return validated
 
 
 # Study sites are most of a large study's resources (hundreds for some trials) and all alike: a Location of a
@@ -126,7 +231,6 @@ def _one(version: FhirVersion, kind: str, target: Any, value: Any, path: str) ->
 FAST_TYPES = frozenset({"Location"})
 _shapes: dict[FhirVersion, set[Any]] = {v: set() for v in FhirVersion}
 _CODE_KEYS = frozenset({"status", "system", "use"})
-_CODE_RE = re.compile(r"[^\s]+(\s[^\s]+)*")  # the model's own pattern for code values (fhir_core Code)
 
 
 def _leaf_ok(value: Any, key: str) -> bool:
