@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -79,21 +78,10 @@ def request_for(item: Keyed, version: FhirVersion) -> dict[str, str]:
     rtype = item.resource_type
     if rtype in NO_IDENTIFIER_SEARCH[version]:
         return {"method": "PUT", "url": f"{rtype}/{client_id(rtype, item.system, item.value)}"}
-    return {"method": "PUT", "url": f"{rtype}?identifier={_identifier_token(item.system, item.value)}"}
-
-
-# Characters quote(..., safe="/:|") leaves as they are; a token made only of these needs no (slow, byte-wise)
-# percent-encoding pass, which is most site and sponsor keys.
-_UNQUOTED = re.compile(r"[A-Za-z0-9_.~/:|-]*")
-
-
-def _identifier_token(system: str, value: str) -> str:
-    token = f"{_search_value(system)}|{_search_value(value)}"
-    if _UNQUOTED.fullmatch(token):
-        return token
     from urllib.parse import quote
 
-    return quote(token, safe="/:|")
+    token = quote(f"{_search_value(item.system)}|{_search_value(item.value)}", safe="/:|")
+    return {"method": "PUT", "url": f"{rtype}?identifier={token}"}
 
 
 def build_bundle(items: Iterable[Keyed], *, kind: BundleKind, version: FhirVersion) -> dict[str, Any]:
