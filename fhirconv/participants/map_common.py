@@ -225,10 +225,31 @@ def _fhir_datetime(value: str, src: SourceRef, column: str, tz: str | None) -> s
 def finite(value: float | None, src: SourceRef, column: str) -> float | int | None:
     if value is None:
         return None
+    # Integral values are written without ".0": SDTM stores every number as a float.
+    if value.is_integer():  # (never true of inf or nan)
+        return int(value) if abs(value) < 2**53 else value
     if not math.isfinite(value):
         raise InputError(f"{column} is not a finite number ({value})", field=column, **where(src))
-    # Integral values are written without ".0": SDTM stores every number as a float.
-    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """The SDTM variable names of one findings domain that errors name (LBSTRESN, ...), made once."""
+
+    stresn: str
+    stresc: str
+    stresu: str
+    orresu: str
+    dtc: str
+    stnrlo: str
+    stnrhi: str
+
+
+@cache
+def _columns(domain: str) -> _Columns:
+    names = ("STRESN", "STRESC", "STRESU", "ORRESU", "DTC", "STNRLO", "STNRHI")
+    return _Columns(*(f"{domain}{n}" for n in names))
 
 
 def identifier(system: str, value: str) -> dict[str, str]:
@@ -304,19 +325,19 @@ _UNKNOWN = {"coding": [{"system": DATA_ABSENT, "code": "unknown"}]}
 def _result(m: Measurement) -> tuple[str, Any, str | None, str]:
     """What the row's result is: (kind, value, unit, unit column); kind is one of
     absent | quantity | comparator | concept | string | not-done."""
-    d = m.domain
+    cols = _columns(m.domain)
     if m.status and m.status.strip().upper() == "NOT DONE":
         return "not-done", None, None, ""
-    number, unit, text, ucol = m.std_value, m.std_unit, m.std_text, f"{d}STRESU"
+    number, unit, text, ucol = m.std_value, m.std_unit, m.std_text, cols.stresu
     if number is None and not (text and text.strip()):
         # Simple layouts may give only the original result.
-        unit, ucol, text = m.result_unit, f"{d}ORRESU", m.result_text
+        unit, ucol, text = m.result_unit, cols.orresu, m.result_text
         if text is not None:
             try:
                 number = float(text)
             except ValueError:
                 number = None
-    num = finite(number, m.source, f"{d}STRESN")
+    num = finite(number, m.source, cols.stresn)
     unit = unit.strip() if unit and unit.strip() else None
     if num is not None:
         return "quantity", num, unit, ucol
@@ -324,7 +345,7 @@ def _result(m: Measurement) -> tuple[str, Any, str | None, str]:
         t = text.strip()
         cmp = _COMPARATOR_RE.fullmatch(t)
         if cmp:
-            return "comparator", (cmp.group(1), finite(float(cmp.group(2)), m.source, f"{d}STRESC")), unit, ucol
+            return "comparator", (cmp.group(1), finite(float(cmp.group(2)), m.source, cols.stresc)), unit, ucol
         entry = code_table("sdtm-result-snomed").get(t.upper())
         if entry is not None and entry.targets:
             return "concept", t, unit, ucol
@@ -406,7 +427,7 @@ def _plan(m: Measurement, kind: str, value: Any, unit: str | None, ucol: str, ct
 
 def build_observation(m: Measurement, ctx: Context) -> tuple[Keyed, ObsPlan]:
     """Measurement (LB/VS/MB row) → Observation, with the plan (shape) it was built from."""
-    d = m.domain
+    cols = _columns(m.domain)
     kind, value, unit, ucol = _result(m)
     plan = _plan(m, kind, value, unit, ucol, ctx)
     system = ctx.system("observation")
@@ -420,7 +441,7 @@ def build_observation(m: Measurement, ctx: Context) -> tuple[Keyed, ObsPlan]:
         "subject": ctx.patient_ref(m.subject_id),
     }
     if m.date and m.date.strip():
-        effective = fhir_datetime(m.date, m.source, f"{d}DTC", ctx.tz)
+        effective = fhir_datetime(m.date, m.source, cols.dtc, ctx.tz)
         if effective:
             res["effectiveDateTime"] = effective
     if kind == "quantity":
@@ -439,8 +460,8 @@ def build_observation(m: Measurement, ctx: Context) -> tuple[Keyed, ObsPlan]:
     if m.ref_low is not None or m.ref_high is not None:
         rng: dict[str, Any] = {}
         unit_part = plan.unit or {}
-        low = finite(m.ref_low, m.source, f"{d}STNRLO")
-        high = finite(m.ref_high, m.source, f"{d}STNRHI")
+        low = finite(m.ref_low, m.source, cols.stnrlo)
+        high = finite(m.ref_high, m.source, cols.stnrhi)
         if low is not None:
             rng["low"] = {"value": low, **unit_part}
         if high is not None:

@@ -114,7 +114,11 @@ class _Column:
         # Lists and `extra` gather values from several columns; other fields take one value each.
         self.accumulates = any(kind in ("list", "extra") for _, kind in self.targets)
         self.cache: dict[Value, list[tuple[str, Any]]] = {}
-        self.batch_cache: dict[Value, tuple[Any, ...] | _RowError] = {None: tuple(None for _ in self.targets)}
+        # A column feeding one scalar field keeps its converted values as they are, others as tuples.
+        self.scalar = self.targets[0][1] if len(self.targets) == 1 and not self.accumulates else None
+        self.blank: Any = None if len(self.targets) == 1 else tuple(None for _ in self.targets)
+        self.batch_cache: dict[Value, Any] = {None: self.blank}
+        self.bad_values: set[Value] = set()  # the values in batch_cache whose conversion failed
 
     def convert_batch(self, values: list[Value], errors: dict[int, _RowError]) -> list[list[Any]]:
         """One list per target field: the converted values of a batch (None where blank or bad; the
@@ -122,26 +126,28 @@ class _Column:
         table = self.batch_cache
         if len(table) > _CACHE_LIMIT:
             table.clear()
-            table[None] = tuple(None for _ in self.targets)
-        bad = False
-        for value in dict.fromkeys(values):
-            if value not in table:
-                try:
-                    got = dict(self.assignments(value))
-                    table[value] = tuple(got.get(f) for f, _ in self.targets)
-                except _RowError as exc:
-                    table[value] = exc
-                    bad = True
-            elif isinstance(table[value], _RowError):
-                bad = True
+            self.bad_values.clear()
+            table[None] = self.blank
+        distinct = dict.fromkeys(values)
+        scalar, single = self.scalar, len(self.targets) == 1
+        for value in distinct.keys() - table.keys():
+            try:
+                if scalar is not None:
+                    table[value] = self._typed(scalar, value)
+                    continue
+                got = dict(self.assignments(value))
+                table[value] = got.get(self.targets[0][0]) if single else tuple(got.get(f) for f, _ in self.targets)
+            except _RowError as exc:
+                table[value] = exc
+                self.bad_values.add(value)
         converted = list(map(table.__getitem__, values))
-        if bad:
+        if self.bad_values and not self.bad_values.isdisjoint(distinct):
             for index, item in enumerate(converted):
                 if isinstance(item, _RowError):
                     errors.setdefault(index, item)
-                    converted[index] = tuple(None for _ in self.targets)
-        if len(self.targets) == 1:
-            return [[t[0] for t in converted]]  # type: ignore[index]  # (errors were replaced above)
+                    converted[index] = self.blank
+        if single:
+            return [converted]
         return [list(c) for c in zip(*converted, strict=True)]
 
     def _code(self, text: str) -> str:
@@ -170,24 +176,26 @@ class _Column:
             if kind == "extra":
                 out.append((field_name, {name: _as_text(value)}))
                 continue
-            raw: Value = self._code(value) if isinstance(value, str) else value
-            converted: Any
-            if kind == "str":
-                converted = _as_text(raw)
-            elif kind == "float":
-                converted = _to_float(raw, name, self.spec.if_number)
-            elif kind == "int":
-                converted = _to_int(raw, name)
-            elif kind == "bool":
-                converted = _to_bool(_as_text(raw), name)
-            else:
-                converted = _to_date(raw, name)
+            converted = self._typed(kind, value)
             if converted is not None:
                 out.append((field_name, converted))
         if len(self.cache) >= _CACHE_LIMIT:
             self.cache.clear()
         self.cache[value] = out
         return out
+
+    def _typed(self, kind: str, value: Value) -> Any:
+        """A value for a scalar field of type `kind`: translated first when the column has a ConceptMap."""
+        raw: Value = self._code(value) if isinstance(value, str) else value
+        if kind == "str":
+            return _as_text(raw)
+        if kind == "float":
+            return _to_float(raw, self.name, self.spec.if_number)
+        if kind == "int":
+            return _to_int(raw, self.name)
+        if kind == "bool":
+            return _to_bool(_as_text(raw), self.name)
+        return _to_date(raw, self.name)
 
     def _list(self, value: Value) -> list[str]:
         text = _as_text(value)

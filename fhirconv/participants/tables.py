@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 
@@ -98,31 +99,42 @@ class Table:
                 first += count
             return
         index = [self.columns.index(c) for c in wanted]
-        numbers: list[int] = []
-        rows: list[list[str]] = []
-        for row_no, raw in self._raw_rows():
-            numbers.append(row_no)
-            rows.append(raw)
-            if len(rows) == _CSV_BATCH:
-                yield numbers, _csv_columns(rows, index)
-                numbers, rows = [], []
-        if rows:
+        for numbers, rows in self._csv_batches():
             yield numbers, _csv_columns(rows, index)
 
-    def _raw_rows(self) -> Iterator[tuple[int, list[str]]]:
+    def _csv_batches(self) -> Iterator[tuple[Sequence[int], list[list[str]]]]:
+        """The CSV rows in batches with their row numbers: taken from csv.reader in C (islice), and
+        looked at one by one only when a batch holds a row of the wrong width (blank line or error)."""
         assert self._csv is not None
-        width = len(self.columns)
-        row_no = 0
-        try:
-            for raw in self._csv:
-                row_no += 1
+        reader, width, done = self._csv, len(self.columns), 0
+        while True:
+            rows: list[list[str]] = []
+            try:
+                # extend keeps the rows read before a failing one: the error's row number stays exact.
+                rows.extend(islice(reader, _CSV_BATCH))
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise self._error(f"cannot read the row: {exc}", done + len(rows) + 1) from exc
+            if not rows:
+                return
+            first, done = done + 1, done + len(rows)
+            if len(set(map(len, rows))) == 1 and len(rows[0]) == width:
+                yield range(first, done + 1), rows
+                continue
+            numbers: list[int] = []
+            kept: list[list[str]] = []
+            for row_no, raw in enumerate(rows, start=first):
                 if len(raw) != width:
                     if not raw:
                         continue  # an empty line holds no record; numbering still follows the file's lines
                     raise self._error(f"{len(raw)} values where the header has {width} columns", row_no)
-                yield row_no, raw
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise self._error(f"cannot read the row: {exc}", row_no + 1) from exc
+                numbers.append(row_no)
+                kept.append(raw)
+            if kept:
+                yield numbers, kept
+
+    def _raw_rows(self) -> Iterator[tuple[int, list[str]]]:
+        for numbers, rows in self._csv_batches():
+            yield from zip(numbers, rows, strict=True)
 
     def tuples(self, columns: list[str] | None = None) -> Iterator[tuple[int, tuple[Value, ...]]]:
         """(row number, values of `columns` in that order); all columns when None."""
@@ -156,10 +168,12 @@ class Table:
 
 
 def _csv_columns(rows: list[list[str]], index: list[int]) -> list[list[Value]]:
-    # Column by column, each distinct cell text trimmed once (columns repeat few values).
+    # Column by column (the batch transposed in C), each distinct cell text trimmed once (columns
+    # repeat few values).
+    transposed = list(zip(*rows, strict=True))
     columns: list[list[Value]] = []
     for i in index:
-        cells = [r[i] for r in rows]
+        cells = transposed[i]
         distinct: dict[str, Value] = dict.fromkeys(cells)
         for cell in distinct:
             distinct[cell] = cell.strip() or None
