@@ -128,6 +128,19 @@ def test_utf8_bom_is_accepted() -> None:
     assert item.study.nct_id == "NCT00973089"
 
 
+def test_leading_whitespace_does_not_hide_the_format() -> None:
+    [item] = read_bytes(b" \t\r\n" + V2_STUDY.read_bytes(), "spaced.txt")
+    assert isinstance(item, StudyRecord)
+    assert item.format == "ctgov-v2"
+    # Vertical tab and form feed are whitespace to the format sniffing (bytes.lstrip) but not to JSON.
+    [failure] = read_bytes(b"\x0b\x0c" + V2_STUDY.read_bytes(), "spaced.txt")
+    assert isinstance(failure, ReadFailure)
+    assert "malformed JSON" in str(failure.error)
+    [xml_failure] = read_bytes(b"\x0c\n" + b"<clinical_study/>", "spaced.txt")
+    assert isinstance(xml_failure, ReadFailure)
+    assert "XML" in str(xml_failure.error)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -337,3 +337,28 @@ def test_same_study_as_v2_json_and_xml() -> None:
     assert (xe.std_ages, ve.std_ages) == ([], ["ADULT", "OLDER_ADULT"])
     assert xml.locations[0].geo is None
     assert v2.locations[0].geo is not None
+
+
+@pytest.mark.parametrize("site", [
+    "<facility><name>A</name><address><city>C</city><country>X</country></address></facility>",
+    "<facility><name>A</name></facility>",
+    "<facility><address><city>C</city></address></facility><facility><name>B</name><address><zip>1</zip>"
+    "<country>Y</country></address></facility>",
+    "<facility><name>A</name><address><city>C</city></address><address><state>S</state></address></facility>",
+], ids=["usual", "no-address", "two-facilities", "two-addresses"])
+def test_site_fields_follow_the_element_paths(site: str) -> None:
+    from xml.etree.ElementTree import fromstring
+
+    data = minimal(f"<location>{site}<status>Recruiting</status></location>")
+    [record] = list(read_xml(data.encode(), "site.xml"))
+    assert isinstance(record, StudyRecord)
+    [loc] = record.study.locations
+    element = fromstring(f"<location>{site}</location>")
+
+    def path(p: str) -> str | None:
+        found = element.find(p)
+        return found.text if found is not None else None
+
+    assert (loc.facility, loc.city, loc.state, loc.zip, loc.country) == (
+        path("facility/name"), path("facility/address/city"), path("facility/address/state"),
+        path("facility/address/zip"), path("facility/address/country"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ EXTENSIONS = frozenset({".json", ".ndjson", ".jsonl", ".xml", ".txt"})
 _JSON_SUFFIXES = frozenset({".json", ".ndjson", ".jsonl"})
 _NDJSON_SUFFIXES = frozenset({".ndjson", ".jsonl"})
 STDIN = "<stdin>"
+_LEADING_SPACE = re.compile(rb"[ \t\n\r\x0b\x0c]*")  # what bytes.lstrip() removes
 
 _FORMATS_HINT = (
     'expected an API v2 study ({"protocolSection": ...}), an API v2 page ({"studies": [...]}), '
@@ -78,7 +80,9 @@ def read_bytes(data: bytes, source: str, *, suffix: str = "") -> Iterator[Item]:
     that a one-line .ndjson file is NDJSON."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
-    head = data.lstrip()[:1]
+    space = _LEADING_SPACE.match(data)
+    start = space.end() if space else 0
+    head = data[start : start + 1]  # as data.lstrip()[:1], without copying a large file
     if not head:
         yield _failure(source, None, None, InputError("empty file", hint=_FORMATS_HINT))
     elif head == b"<" or (suffix == ".xml" and head not in (b"{", b"[")):

@@ -461,14 +461,31 @@ def _contact(e: Element, role: str | None = "CONTACT") -> Contact | None:
     return contact
 
 
+def _only(element: Element, tag: str) -> Element | None:
+    """The one `tag` child, or None when there are none or several (then callers use the full path)."""
+    found = element.findall(tag)
+    return found[0] if len(found) == 1 else None
+
+
 def _location(e: Element, path: str) -> Location:
+    # Sites are most of a large record: with the usual one <facility> and one <address>, one-step finds
+    # (C speed) give what the "facility/address/..." paths (ElementPath, Python) give; else the paths.
+    facility = _only(e, "facility")
+    address = _only(facility, "address") if facility is not None else None
+    if address is not None and facility is not None:
+        name, city, state, zip_, country = (_text(facility, "name"), _text(address, "city"),
+                                            _text(address, "state"), _text(address, "zip"), _text(address, "country"))
+    else:
+        name, city, state, zip_, country = (_text(e, "facility/name"), _text(e, "facility/address/city"),
+                                            _text(e, "facility/address/state"), _text(e, "facility/address/zip"),
+                                            _text(e, "facility/address/country"))
     location = Location(
-        facility=_text(e, "facility/name"),
+        facility=name,
         status=nz.enum_value("recruitment_status", _text(e, "status"), field=f"{path}/status"),
-        city=_text(e, "facility/address/city"),
-        state=_text(e, "facility/address/state"),
-        zip=_text(e, "facility/address/zip"),
-        country=_text(e, "facility/address/country"),
+        city=city,
+        state=state,
+        zip=zip_,
+        country=country,
     )
     location.contacts = [c for tag in ("contact", "contact_backup") for x in e.findall(tag) if (c := _contact(x))]
     for j, inv in enumerate(e.findall("investigator")):
