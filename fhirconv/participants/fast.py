@@ -22,6 +22,16 @@ from fhirconv.versions import FhirVersion, model_class
 # FHIR string: at least one non-whitespace character; no control characters except tab, CR, LF.
 _STRING = re.compile(r"[ \r\n\t\S]*\S[ \r\n\t\S]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# The same two rules as one search (checked per row, so it matters): a character neither allowed
+# blank nor non-blank, or a control character; plus "not blank only", which str.isspace answers.
+_NOT_STRING = re.compile(r"[^ \r\n\t\S]|[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def is_fhir_string(value: Any) -> bool:
+    """Whether `value` is a valid FHIR string (the _STRING and _CONTROL rules above, in one pass)."""
+    return isinstance(value, str) and value != "" and not value.isspace() and _NOT_STRING.search(value) is None
+
+
 _DATETIME = {
     # R4 4.0.1: a time needs seconds and a zone.
     FhirVersion.R4: re.compile(
@@ -34,6 +44,7 @@ _DATETIME = {
         r"(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?)?)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)?)?)?"
     ),
 }
+_RANGE_ENDS = (("low", "referenceRange[0].low.value"), ("high", "referenceRange[0].high.value"))
 _MEMO_LIMIT = 20_000  # distinct values remembered per check; cleared when full, so memory stays flat
 
 
@@ -90,7 +101,7 @@ class FastValidator:
         res = item.resource
         # Identifier values are unique per row: checked, never memoised.
         value = res["identifier"][0]["value"]
-        if not isinstance(value, str) or not _STRING.fullmatch(value) or _CONTROL.search(value):
+        if not is_fhir_string(value):
             raise self._fail(item, "identifier[0].value", value, "is not a FHIR string")
         self._string(res["subject"]["reference"], item, "subject.reference")
         eff = res.get("effectiveDateTime")
@@ -104,10 +115,10 @@ class FastValidator:
             self._string(s, item, "valueString")
         rr = res.get("referenceRange")
         if rr is not None:
-            for end in ("low", "high"):
+            for end, path in _RANGE_ENDS:
                 part = rr[0].get(end)
                 if part is not None:
-                    self._decimal(part["value"], item, f"referenceRange[0].{end}.value")
+                    self._decimal(part["value"], item, path)
         notes = res.get("note")
         if notes is not None:
             self._string(notes[0]["text"], item, "note[0].text")
@@ -120,7 +131,7 @@ class FastValidator:
     def _string(self, value: Any, item: Keyed, path: str) -> None:
         if value in self._ok_strings:
             return
-        if not isinstance(value, str) or not _STRING.fullmatch(value) or _CONTROL.search(value):
+        if not is_fhir_string(value):
             raise self._fail(item, path, value, "is not a FHIR string")
         if len(self._ok_strings) >= _MEMO_LIMIT:
             self._ok_strings.clear()

@@ -277,7 +277,7 @@ class _Batch:
     label: str
     numbers: Sequence[int]
     fields: list[str]
-    rows: list[tuple[Any, ...]]
+    rows: Iterator[tuple[Any, ...]]  # made one at a time: no batch of row tuples for the GC to walk
     extras: list[tuple[str, list[Value]]]  # columns feeding `extra` (by column name): raw values
 
 
@@ -477,7 +477,7 @@ class ParticipantData:
                     if not duplicates and not unknown:
                         count += len(numbers)
                         extras = [(names[i], raw[i]) for i in extra_only]
-                        yield _Batch(label, numbers, slot_fields, list(zip(*slots, strict=True)), extras)
+                        yield _Batch(label, numbers, slot_fields, zip(*slots, strict=True), extras)
                         continue
                 for index, (row_no, row) in enumerate(zip(numbers, zip(*slots, strict=True), strict=True)):
                     count += 1

@@ -174,6 +174,9 @@ def _csv_columns(rows: list[list[str]], index: list[int]) -> list[list[Value]]:
     columns: list[list[Value]] = []
     for i in index:
         cells = transposed[i]
+        if cells.count(cells[0]) == len(cells):  # constant in this batch (often: blank), checked in C
+            columns.append([cells[0].strip() or None] * len(cells))
+            continue
         distinct: dict[str, Value] = dict.fromkeys(cells)
         for cell in distinct:
             distinct[cell] = cell.strip() or None

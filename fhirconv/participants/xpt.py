@@ -231,13 +231,18 @@ class XptReader:
         # visits), so each distinct raw value is decoded once per chunk and then looked up.
         layout = self._layout(wanted)
         view = memoryview(data)[: count * self.row_length]
-        fields = list(zip(*layout.iter_unpack(view), strict=True)) if count else [() for _ in layout.order]
+        if not count:
+            return [[] for _ in wanted]
+        fields = list(zip(*layout.iter_unpack(view), strict=True))
         by_position = dict(zip(layout.order, fields, strict=True))
         columns: list[list[Value]] = []
         for var in wanted:
             raws = by_position[var.position]
-            distinct: dict[bytes, Value] = dict.fromkeys(raws)
             decode: Callable[[bytes], Value] = ibm_to_float if var.numeric else self._text
+            if raws.count(raws[0]) == count:  # constant in this chunk (often: blank), checked in C
+                columns.append([decode(raws[0])] * count)
+                continue
+            distinct: dict[bytes, Value] = dict.fromkeys(raws)
             for raw in distinct:
                 distinct[raw] = decode(raw)
             columns.append(list(map(distinct.__getitem__, raws)))
