@@ -123,7 +123,8 @@ def test_fast_path_refuses_whatever_the_model_refuses(corpus_sites: tuple[FhirVe
     assert compared > 500
 
 
-_MORE_TEXT = [*_BAD_TEXT, "a\x00b", "\x0b", "a\u2028b", "x y", "http://a b", "ok"]
+_MORE_TEXT = [*_BAD_TEXT, "a\x00b", "\x0b", "a\u2028b", "x y", "http://a b", "ok", "abc\n", "a" * 300, "a_b"]
+_MORE_NUMBERS = [*_BAD_NUMBERS, None, "1", -1, 0, 2**31 - 1, 2**31, True, 1.5, 10**20]
 
 
 def _all_items(version: FhirVersion) -> list[Keyed]:
@@ -134,11 +135,24 @@ def _all_items(version: FhirVersion) -> list[Keyed]:
     return items
 
 
+def _kind(resource: dict[str, Any], path: tuple[Any, ...]) -> tuple[str, ...]:
+    """A leaf's path without list indexes, with the type of each (contained) resource it passes through."""
+    kind: list[str] = []
+    node: Any = resource
+    for step in path:
+        if isinstance(node, dict) and "resourceType" in node:
+            kind.append(str(node["resourceType"]))
+        if isinstance(step, str):
+            kind.append(step)
+        node = node[step]
+    return tuple(kind)
+
+
 @pytest.mark.parametrize("version", list(FhirVersion))
 def test_element_shapes_refuse_whatever_the_model_refuses(version: FhirVersion) -> None:
     """Every study, group and sponsor of the corpus passes; then, with every element shape of the corpus
-    known, each kind of primitive (one per resource type and element path) broken in each way is refused by
-    check_models exactly when the model refuses it."""
+    known, each kind of primitive (one per resource type and element path, contained resources included)
+    broken in each way is refused by check_models exactly when the model refuses it."""
     items = _all_items(version)
     check.check_models(items, version)
     for item in items:
@@ -148,7 +162,7 @@ def test_element_shapes_refuse_whatever_the_model_refuses(version: FhirVersion) 
     compared = 0
     for item in items:
         for path in _leaves(item.resource):
-            kind = (item.resource_type, *(p for p in path if isinstance(p, str)))
+            kind = _kind(item.resource, path)
             if kind in seen or path[-1] == "resourceType":
                 continue  # (a contained resource's bad resourceType crashes fhir_core itself: KeyError)
             seen.add(kind)
@@ -156,9 +170,17 @@ def test_element_shapes_refuse_whatever_the_model_refuses(version: FhirVersion) 
             for step in path:
                 old = old[step]
             news: list[Any] = [None, "yes"] if isinstance(old, bool) else (
-                [*_BAD_NUMBERS, None, "1"] if isinstance(old, float | int) else _MORE_TEXT)
+                _MORE_NUMBERS if isinstance(old, float | int) else _MORE_TEXT)
             for new in news:
                 broken = _replaced(item.resource, path, new)
                 assert _check_ok(version, broken) == _model_ok(version, broken), (item.resource_type, path, new)
                 compared += 1
     assert compared > 1000
+
+
+@pytest.mark.parametrize("version", list(FhirVersion))
+def test_contained_resource_of_another_type_is_never_a_known_shape(version: FhirVersion) -> None:
+    org = model_class(version, "Organization")
+    good = {"resourceType": "Organization", "name": "A"}
+    assert check._typed_shape(version, org, good, "contained.0") is not None
+    assert check._typed_shape(version, org, {**good, "resourceType": "Patient"}, "contained.0") is None

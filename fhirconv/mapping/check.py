@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
+import fhir_core.constraints as _constraints
 from pydantic import BaseModel, ValidationError
 
 from fhirconv.bundle import Keyed
@@ -96,7 +97,9 @@ def _prepare(version: FhirVersion, cls: Any, data: dict[str, Any], path: str) ->
     for key, value in data.items():
         info = fields.get(key)
         if info is None:
-            continue
+            if key != "contained" or not isinstance(value, list):
+                continue
+            info = ("contained", None)
         kind, target = info
         where = f"{path}.{key}" if path else key
         if isinstance(value, list):
@@ -112,9 +115,19 @@ def _prepare(version: FhirVersion, cls: Any, data: dict[str, Any], path: str) ->
 def _one(version: FhirVersion, kind: str, target: Any, value: Any, path: str) -> Any:
     if kind == "memo":
         return _memoised(version, target, value, path)
-    if isinstance(value, dict):
-        return _element(version, target, value, path)
-    return value
+    if not isinstance(value, dict):
+        return value
+    if kind == "contained":
+        # A contained resource is validated by the class its resourceType names (fhir_core does the same
+        # in place, and accepts an instance of that class as it is).
+        rtype = value.get("resourceType")
+        try:
+            target = _element_class(version, rtype) if isinstance(rtype, str) else None
+        except (ValueError, LookupError, AttributeError, ImportError):
+            target = None
+        if target is None or getattr(target, "__resource_type__", None) != rtype:
+            return value  # left to the model, which reports it
+    return _element(version, target, value, path)
 
 
 # Backbone elements (objectives, arms, characteristics, related artifacts, ...) are the other ~20 µs pieces,
@@ -123,8 +136,10 @@ def _one(version: FhirVersion, kind: str, target: Any, value: Any, path: str) ->
 # whose primitive values pass the checks below for their FHIR type (taken from the model's own field
 # annotations, never from the element name), is valid too; the model's checks that are not per value
 # (required elements, choice types, cardinality) depend on the shape alone. Such an element is replaced by
-# the first validated element of its shape, which its parent accepts as it is. Any value of another FHIR type
-# (dates, ids, integers, ...) or any doubt sends the element through the model as usual.
+# the first validated element of its shape, which its parent accepts as it is. Contained resources (R5 arms'
+# EvidenceVariables, contacts' Practitioners) are taken the same way, by the class their resourceType names.
+# Any value of another FHIR type (dates, times, base64, ...) or any doubt sends the element through the model
+# as usual.
 # tests/test_mapping_fast_paths.py compares both ways on every element of the corpus and on broken values.
 _CODE_RE = re.compile(r"[^\s]+(\s[^\s]+)*")  # the model's own pattern for code values (fhir_core Code)
 _NO_SPACE_RE = re.compile(r"\S+")
@@ -134,6 +149,27 @@ def _decimal_ok(v: Any) -> bool:
     return (type(v) is float and math.isfinite(v)) or type(v) is int
 
 
+def _integer_check(mark: Any) -> typing.Callable[[Any], bool]:
+    low, high = mark.min_length, mark.max_length  # the bounds the model's own marker applies (Ge, Le)
+    return lambda v: type(v) is int and low <= v <= high
+
+
+def _id_check(_: Any) -> typing.Callable[[Any], bool] | None:
+    # fhir_core reads these when the models are built; with no pattern configured, leave ids to the model.
+    pattern, longest = _constraints.TYPES_ID_PATTERN, _constraints.TYPES_ID_MAX_LENGTH
+    if not pattern or longest is None:
+        return None
+    compiled = re.compile(pattern)
+    return lambda v: type(v) is str and 1 <= len(v) <= longest and compiled.fullmatch(v) is not None
+
+
+# Checks built from the marker instance of a field (its bounds), per marker class name.
+_MARKED_OK: dict[str, typing.Callable[[Any], typing.Callable[[Any], bool] | None]] = {
+    "Integer": _integer_check,
+    "UnsignedInt": _integer_check,
+    "PositiveInt": _integer_check,
+    "Id": _id_check,
+}
 _PRIMITIVE_OK: dict[str, typing.Callable[[Any], bool]] = {
     "String": lambda v: type(v) is str and bool(v.strip()),
     "Markdown": lambda v: type(v) is str and bool(v.strip()),
@@ -157,12 +193,14 @@ def _primitives(cls: Any) -> dict[str, typing.Callable[[Any], bool]]:
             if len(args) != 1:
                 break
             inner = args[0]
+        check: typing.Callable[[Any], bool] | None = None
         if typing.get_origin(inner) is typing.Annotated:
-            marks = [type(m).__name__ for m in typing.get_args(inner)[1:]]
-            kind = marks[0] if len(marks) == 1 else ""
+            marks = typing.get_args(inner)[1:]
+            kind = type(marks[0]).__name__ if len(marks) == 1 else ""
+            factory = _MARKED_OK.get(kind)
+            check = factory(marks[0]) if factory is not None else _PRIMITIVE_OK.get(kind)
         else:
-            kind = getattr(inner, "__name__", "")
-        check = _PRIMITIVE_OK.get(kind)
+            check = _PRIMITIVE_OK.get(getattr(inner, "__name__", ""))
         if check is not None:
             out[info.alias or name] = check
     return out
@@ -175,6 +213,11 @@ def _typed_shape(version: FhirVersion, cls: Any, value: dict[str, Any], path: st
     prims = _primitives(cls)
     parts: list[Any] = []
     for key, v in value.items():
+        if key == "resourceType":  # not a model field: fhir_core compares it with the class's own type
+            if v != getattr(cls, "__resource_type__", None):
+                return None
+            parts.append((key, str))
+            continue
         check = prims.get(key)
         if check is not None:
             if not check(v):
