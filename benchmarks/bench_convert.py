@@ -1,6 +1,6 @@
 """Benchmark: registry records → FHIR bundles, records/s and resources/s per core, peak memory.
 
-Run: python benchmarks/bench_convert.py [--corpus DIR] [--rounds N] [--fhir-version R4|R5]
+Run: python benchmarks/bench_convert.py [--corpus DIR] [--rounds N] [--fhir-version R4|R5] [--freeze-gc]
 Reads ../shared/ctgov-corpus when present (else tests/data/ctgov-corpus). Prints, next to fhirconv's
 figures, the time a bare json parse-and-dump of the same records takes (the floor for any converter),
 the first round (cold: model classes built, caches empty) apart from the later ones, and peak RSS after
@@ -11,6 +11,7 @@ A record that fails is reported (file, record, error) and counted; the run goes 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import resource
 import sys
@@ -101,6 +102,9 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=None)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--fhir-version", default="R4")
+    parser.add_argument("--freeze-gc", action="store_true",
+                        help="gc.freeze() after the first round (what a long-running host could do once its "
+                             "model classes are loaded); off by default, as the CLI does not do it")
     args = parser.parse_args()
     version = FhirVersion.parse(args.fhir_version)
     files = _files(args.corpus or _corpus())
@@ -121,6 +125,8 @@ def main() -> int:
     for _ in range(max(args.rounds, 1)):
         rounds.append(_round(files, version))
         peaks.append(_peak_mib())
+        if args.freeze_gc and len(rounds) == 1:
+            gc.freeze()
     failures = rounds[0].failures  # every round reads the same records
     for line in failures:
         print(f"failed: {line}", file=sys.stderr)
@@ -128,7 +134,8 @@ def main() -> int:
     cpu = sum(r.cpu for r in rounds)
     records = sum(r.records for r in rounds)
     resources = sum(r.resources for r in rounds)
-    print(f"corpus: {len(files)} files x {len(rounds)} rounds, FHIR {version.value}, model-validated; "
+    frozen = ", gc frozen after round 1" if args.freeze_gc else ""
+    print(f"corpus: {len(files)} files x {len(rounds)} rounds, FHIR {version.value}, model-validated{frozen}; "
           f"{rounds[0].records} records converted per round, {len(failures)} failed")
     print(f"records/s per core:   {records / max(cpu, 1e-9):10.1f}")
     print(f"resources/s per core: {resources / max(cpu, 1e-9):10.1f}   "
