@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,25 @@ def test_whole_batches_equal_row_by_row(folder: Path, monkeypatch: pytest.Monkey
     assert any(
         fast.get(k) for k in ("measurements", "adverse_events", "rejected", "error")
     )  # the case had something in it
+
+
+def test_duplicate_and_orphan_qualifiers_alike_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "pilot"
+    shutil.copytree(DATA / "pilot", folder)
+    supp = folder / "supplb.csv"
+    lines = supp.read_text(encoding="utf-8").splitlines()
+    extra = [lines[2], lines[1].replace("LBSEQ,       1", "LBSEQ,  999999"), lines[5]]  # dup, orphan, dup
+    supp.write_text("\n".join(lines + extra) + "\n", encoding="utf-8")
+    fast = _everything(folder)
+    monkeypatch.setattr(read, "WHOLE_BATCHES", False)
+    assert _everything(folder) == fast
+    rejected = [(r[0][1], r[1], r[2][:30]) for r in fast["rejected"]]
+    n = len(lines) - 1
+    assert rejected == [
+        (n + 1, "QNAM", "duplicate qualifier LBTMSHI fo"),
+        (n + 3, "QNAM", "duplicate qualifier LBTMSHI fo"),
+        (n + 2, "IDVARVAL", "no LB row with this LBSEQ for "),
+    ]
 
 
 def test_pilot_subset_goes_the_whole_batch_way(monkeypatch: pytest.MonkeyPatch) -> None:

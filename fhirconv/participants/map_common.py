@@ -316,8 +316,12 @@ class ObsPlan:
     interpretation: list[dict[str, Any]] | None = None
     method: dict[str, Any] | None = None
     extension: list[dict[str, Any]] | None = None
+    # referenceRange lists by (low, high) as the record holds them: ranges repeat per test and lab,
+    # and are shared like the fragments above. Bounded (cleared when full).
+    ranges: dict[tuple[float | None, float | None], list[dict[str, Any]]] = field(default_factory=dict, compare=False)
 
 
+_RANGES_PER_PLAN = 256
 _NOT_PERFORMED = {"coding": [{"system": DATA_ABSENT, "code": "not-performed"}]}
 _UNKNOWN = {"coding": [{"system": DATA_ABSENT, "code": "unknown"}]}
 
@@ -458,15 +462,21 @@ def build_observation(m: Measurement, ctx: Context) -> tuple[Keyed, ObsPlan]:
     if plan.interpretation is not None:
         res["interpretation"] = plan.interpretation
     if m.ref_low is not None or m.ref_high is not None:
-        rng: dict[str, Any] = {}
-        unit_part = plan.unit or {}
-        low = finite(m.ref_low, m.source, cols.stnrlo)
-        high = finite(m.ref_high, m.source, cols.stnrhi)
-        if low is not None:
-            rng["low"] = {"value": low, **unit_part}
-        if high is not None:
-            rng["high"] = {"value": high, **unit_part}
-        res["referenceRange"] = [rng]
+        bounds = (m.ref_low, m.ref_high)
+        ranges = plan.ranges.get(bounds)
+        if ranges is None:
+            rng: dict[str, Any] = {}
+            unit_part = plan.unit or {}
+            low = finite(m.ref_low, m.source, cols.stnrlo)
+            high = finite(m.ref_high, m.source, cols.stnrhi)
+            if low is not None:
+                rng["low"] = {"value": low, **unit_part}
+            if high is not None:
+                rng["high"] = {"value": high, **unit_part}
+            if len(plan.ranges) >= _RANGES_PER_PLAN:
+                plan.ranges.clear()
+            ranges = plan.ranges[bounds] = [rng]
+        res["referenceRange"] = ranges
     if plan.method is not None:
         res["method"] = plan.method
     if plan.extension is not None:

@@ -645,12 +645,21 @@ class ParticipantData:
             supp, label = source.table, source.label
             with open_table(source.path) as handle:
                 columns = self._columns(handle, source)
-                feeder = {f: i for i, c in enumerate(columns) for f in c.spec.fields}
                 wanted = ["subject_id", "id_var", "id_value", "name", "value"]
+                # Columns that feed none of these and cannot fail (plain text, e.g. RDOMAIN) are not read.
+                columns = [
+                    c
+                    for c in columns
+                    if set(c.spec.fields) & set(wanted)
+                    or c.spec.translate is not None
+                    or any(kind != "str" for _, kind in c.targets)
+                ]
+                feeder = {f: i for i, c in enumerate(columns) for f in c.spec.fields}
+                key_name = table.supplemental_key
                 count = 0
                 for numbers, raw in handle.chunks([c.name for c in columns]):
                     errors: dict[int, _RowError] = {}
-                    converted = {}
+                    converted: dict[str, list[Any]] = {}
                     for f in wanted:
                         i = feeder.get(f)
                         if i is None:
@@ -660,6 +669,31 @@ class ParticipantData:
                         converted[f] = lists[columns[i].spec.fields.index(f)]
                     ids = converted["id_value"]
                     seqs = {v: _normal_seq(v) for v in dict.fromkeys(ids)}
+                    subjects, id_vars, names = converted["subject_id"], converted["id_var"], converted["name"]
+                    if (
+                        WHOLE_BATCHES
+                        and not errors
+                        and None not in subjects
+                        and None not in names
+                        and id_vars.count(key_name) == len(id_vars)
+                    ):
+                        # Every row of the batch passes the row checks: only the duplicate check is left.
+                        rows_ = zip(
+                            subjects, map(seqs.__getitem__, ids), names, converted["value"], numbers, strict=True
+                        )
+                        for index, (subject, seq, name, value, row_no) in enumerate(rows_):
+                            key = (subject, seq)
+                            slot = out.get(key)
+                            if slot is None:
+                                out[key] = ((name, value or "", label, row_no),)
+                            elif any(q[0] == name for q in slot):
+                                reason = f"duplicate qualifier {name} for {subject} {key_name}={ids[index]}"
+                                src = SourceRef(label, row_no)
+                                self.rejected.append(self._fail(src, self._feeder(supp, "name"), reason))
+                            else:
+                                out[key] = (*slot, (name, value or "", label, row_no))
+                        count += len(numbers)
+                        continue
                     rows = zip(numbers, *(converted[f] for f in wanted), strict=True)
                     for index, (row_no, subject, id_var, id_value, name, value) in enumerate(rows):
                         count += 1
