@@ -115,6 +115,8 @@ def test_pilot_values_map_as_expected() -> None:
     ("path", "bad"),
     [
         ("effectiveDateTime", "2020-13-01"),
+        ("effectiveDateTime", "2021-02-29"),  # matches the dateTime pattern; no such day (the model says so too)
+        ("effectiveDateTime", "2020-04-31T08:00:00+01:00"),
         ("identifier", " "),
         ("valueQuantity", float("inf")),
     ],

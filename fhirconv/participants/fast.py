@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Hashable
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
@@ -142,6 +143,11 @@ class FastValidator:
             return
         if not isinstance(value, str) or not self._datetime.fullmatch(value):
             raise self._fail(item, path, value, f"is not a FHIR {self.version} dateTime")
+        if len(value) >= 10:  # the pattern lets 2020-02-30 through; the model (rightly) does not
+            try:
+                date.fromisoformat(value[:10])
+            except ValueError:
+                raise self._fail(item, path, value, "is not a calendar date") from None
         if len(self._ok_datetimes) >= _MEMO_LIMIT:
             self._ok_datetimes.clear()
         self._ok_datetimes.add(value)
