@@ -22,6 +22,7 @@ from fhirconv.versions import FhirVersion, model_class
 # as do the studies of one run. A datatype's validity does not depend on where it sits, so each distinct
 # fragment of these types is validated once, by its own model, and the validated instance is handed to the
 # parent model, which accepts instances of the right class as they are (pydantic does not revalidate them).
+# A fragment not seen before goes the way of backbone elements (below): its shape may be known.
 # Everything else is validated as usual, so the result is the same as validating the plain dict.
 MEMO_TYPES = frozenset({"CodeableConcept", "Coding", "Reference", "Quantity", "Range", "Period", "Identifier"})
 _MEMO_LIMIT = 50_000  # fragments remembered per version; cleared when full, so memory stays flat
@@ -70,10 +71,8 @@ def _memoised(version: FhirVersion, type_name: str, value: Any, path: str) -> An
     key = (type_name, repr(value))
     found = memo.get(key)
     if found is None:
-        try:
-            found = _element_class(version, type_name).model_validate(value)
-        except ValidationError as exc:
-            raise _Located(exc, path) from exc
+        # A fragment not seen before (a site's reference, an identifier) is still often of a known shape.
+        found = _element(version, _element_class(version, type_name), value, path)
         if len(memo) >= _MEMO_LIMIT:
             memo.clear()
         memo[key] = found
