@@ -1,4 +1,4 @@
-"""The model check's speed short cuts (site and element shapes, memoised fragments) agree with the models."""
+"""Speed short cuts (model check: site and element shapes, memoised fragments; search tokens) = the long way."""
 
 from __future__ import annotations
 
@@ -184,3 +184,18 @@ def test_contained_resource_of_another_type_is_never_a_known_shape(version: Fhir
     good = {"resourceType": "Organization", "name": "A"}
     assert check._typed_shape(version, org, good, "contained.0") is not None
     assert check._typed_shape(version, org, {**good, "resourceType": "Patient"}, "contained.0") is None
+
+
+def test_search_token_table_is_what_quote_gives() -> None:
+    import random
+    from urllib.parse import quote
+
+    from fhirconv.bundle import _search_value, request_for
+
+    rnd = random.Random(7)
+    alphabets = ["abcXYZ019 ,|$\\/:~._-%&?#=+é中😀\t\n\x00'\"<>\x7f", "".join(map(chr, range(128)))]
+    for _ in range(5000):
+        chars = rnd.choice(alphabets)
+        system, value = ("".join(rnd.choice(chars) for _ in range(rnd.randint(0, 12))) for _ in range(2))
+        url = request_for(Keyed({"resourceType": "Location"}, system, value), FhirVersion.R4)["url"]
+        assert url == "Location?identifier=" + quote(f"{_search_value(system)}|{_search_value(value)}", safe="/:|")
