@@ -47,6 +47,42 @@ _DATETIME = {
 }
 _RANGE_ENDS = (("low", "referenceRange[0].low.value"), ("high", "referenceRange[0].high.value"))
 _MEMO_LIMIT = 20_000  # distinct values remembered per check; cleared when full, so memory stays flat
+_SHAPE_LIMIT = 10_000  # generic shapes remembered; cleared when full (more full validations, flat memory)
+# FHIR code (spec pattern; the model's allows any single blank between the parts: this is stricter).
+_CODE = re.compile(r"[^\s]+( [^\s]+)*")
+
+# Resources without a plan (AdverseEvent) are checked by a generic shape: the resource with every
+# leaf kept as it is, except the leaves whose key is listed here, which vary row by row (identifier
+# values, MedDRA codes and terms, dates). Those are left out of the shape and checked per row by
+# their FHIR primitive type, which the key gives wherever the participant mappers (map_r4, map_r5)
+# put such a leaf: Identifier.value, Coding.code/display, CodeableConcept.text, Reference.reference
+# and .display, AdverseEvent.date (R4), occurrenceDateTime and Period.start/end (R5).
+_VARYING_LEAVES = {
+    "value": "string",
+    "code": "code",
+    "display": "string",
+    "text": "string",
+    "reference": "string",
+    "date": "dateTime",
+    "occurrenceDateTime": "dateTime",
+    "start": "dateTime",
+    "end": "dateTime",
+}
+GENERIC_TYPES = frozenset({"AdverseEvent"})
+
+
+def _skeleton(node: Any, key: str, leaves: list[tuple[str, Any]]) -> Hashable:
+    """The shape of `node` (under `key`): structure and fixed leaves; varying leaves go to `leaves`."""
+    kind = type(node)
+    if kind is dict:
+        return tuple([(k, _skeleton(v, k, leaves)) for k, v in node.items()])
+    if kind is list:
+        return ("[]", *[_skeleton(v, key, leaves) for v in node])
+    primitive = _VARYING_LEAVES.get(key)
+    if primitive is not None and kind is str:
+        leaves.append((primitive, node))
+        return primitive
+    return (kind, node)  # the type too: True, 1 and 1.0 are equal as dict keys
 
 
 def full_validate(item: Keyed, version: FhirVersion) -> None:
@@ -74,12 +110,13 @@ class FastValidator:
         self._datetime = _DATETIME[version]
         self._ok_strings: set[str] = set()
         self._ok_datetimes: set[str] = set()
+        self._generic: set[Hashable] = set()
         self.full = 0  # resources validated with the full model
         self.fast = 0  # resources validated by value checks only
 
     @property
     def shapes(self) -> int:
-        return len(self._shapes)
+        return len(self._shapes) + len(self._generic)
 
     def validate(self, item: Keyed, shape: Hashable | None = None) -> None:
         """Check `item`; `shape` None means it has no known shape (always fully validated)."""
@@ -91,6 +128,35 @@ class FastValidator:
             return
         self._check_observation_values(item)
         self.fast += 1
+
+    def validate_generic(self, item: Keyed) -> None:
+        """Check a resource of GENERIC_TYPES: the full model once per generic shape, then its varying
+        leaves by their primitive type. A leaf the quick check doubts goes to the full model, which
+        decides: the quick check only ever accepts what the model accepts, never rejects what it would not."""
+        leaves: list[tuple[str, Any]] = []
+        shape = (item.resource_type, _skeleton(item.resource, "", leaves))
+        if shape in self._generic and all(self._leaf_ok(kind, value) for kind, value in leaves):
+            self.fast += 1
+            return
+        full_validate(item, self.version)
+        self.full += 1
+        if len(self._generic) >= _SHAPE_LIMIT:
+            self._generic.clear()
+        self._generic.add(shape)
+
+    def _leaf_ok(self, kind: str, value: str) -> bool:
+        if kind == "string":
+            if value in self._ok_strings:
+                return True
+            if not is_fhir_string(value):
+                return False
+            if len(self._ok_strings) >= _MEMO_LIMIT:
+                self._ok_strings.clear()
+            self._ok_strings.add(value)
+            return True
+        if kind == "code":
+            return _CODE.fullmatch(value) is not None
+        return self._dt_ok(value)
 
     def validate_values(self, item: Keyed) -> None:
         """Check an Observation built from a plan whose shape `validate` has already seen."""
@@ -139,18 +205,23 @@ class FastValidator:
         self._ok_strings.add(value)
 
     def _dt(self, value: Any, item: Keyed, path: str) -> None:
+        if not self._dt_ok(value):
+            raise self._fail(item, path, value, f"is not a FHIR {self.version} dateTime (or no such calendar date)")
+
+    def _dt_ok(self, value: Any) -> bool:
         if value in self._ok_datetimes:
-            return
+            return True
         if not isinstance(value, str) or not self._datetime.fullmatch(value):
-            raise self._fail(item, path, value, f"is not a FHIR {self.version} dateTime")
+            return False
         if len(value) >= 10:  # the pattern lets 2020-02-30 through; the model (rightly) does not
             try:
                 date.fromisoformat(value[:10])
             except ValueError:
-                raise self._fail(item, path, value, "is not a calendar date") from None
+                return False
         if len(self._ok_datetimes) >= _MEMO_LIMIT:
             self._ok_datetimes.clear()
         self._ok_datetimes.add(value)
+        return True
 
     def _decimal(self, value: Any, item: Keyed, path: str) -> None:
         if type(value) is int or (type(value) is float and math.isfinite(value)):

@@ -234,7 +234,9 @@ def convert_participants(
         try:
             if ae.subject_id not in subjects:
                 raise InputError(f"unknown subject {ae.subject_id!r} (not in DM)", field="USUBJID")
-            out = emit(mappers.map_adverse_event(ae, ctx))
+            out = mappers.map_adverse_event(ae, ctx)
+            validator.validate_generic(out)
+            summary.resources[out.resource_type] += 1
         except FhirconvError as exc:
             fail(exc, ae.source)
             continue
