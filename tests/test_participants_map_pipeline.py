@@ -12,6 +12,7 @@ import pytest
 from fhirconv.bundle import Keyed
 from fhirconv.errors import InputError, UnmappedCodeError
 from fhirconv.participants.pipeline import ParticipantSummary, convert_participants, write_ndjson
+from fhirconv.participants.read import read_participants
 from fhirconv.participants.records import (
     AdverseEventRecord,
     Disposition,
@@ -149,3 +150,25 @@ def test_ndjson_failure_leaves_no_files(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         write_ndjson(items(), tmp_path, FhirVersion.R4)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_qualifier_rows_rejected_while_streaming_are_reported_and_balance(tmp_path: Path) -> None:
+    folder = Path(__file__).parent / "data" / "participants" / "bad" / "orphan_supplemental"
+    supp = tmp_path / "case"
+    supp.mkdir()
+    for f in folder.iterdir():
+        (supp / f.name).write_bytes(f.read_bytes())
+    lines = (supp / "supplb.csv").read_text(encoding="utf-8").splitlines()
+    (supp / "supplb.csv").write_text("\n".join([*lines, lines[1]]) + "\n", encoding="utf-8")  # + a duplicate
+    data = read_participants(supp, on_error="collect")
+    summary = ParticipantSummary()
+    list(convert_participants(data, STUDY, FhirVersion.R4, summary=summary, on_error="collect"))
+    assert [(r.file, r.row, r.column) for r in summary.rejections] == [
+        ("supplb.csv", 3, "QNAM"),  # the duplicate: found when LB starts streaming
+        ("supplb.csv", 2, "IDVARVAL"),  # the orphan: known once LB has been read
+    ]
+    count = summary.files["supplb.csv"]
+    assert (count.read, count.merged, count.rejected) == (3, 1, 2)
+    assert summary.unbalanced() == []
+    with pytest.raises(InputError, match="duplicate qualifier"):
+        list(convert_participants(read_participants(supp, on_error="collect"), STUDY, FhirVersion.R4))

@@ -145,10 +145,14 @@ def convert_participants(
             raise exc.located(file=src.file, record=f"row {src.row}")
         summary.reject(src, exc.field, exc.message)
 
-    for rej in data.rejected:
-        if on_error == "raise":
-            raise InputError(rej.reason, file=rej.source.file, record=f"row {rej.source.row}", field=rej.column)
-        summary.reject(rej.source, rej.column, rej.reason)
+    def reader_rejections(rejected: Sequence[RowRejected]) -> None:
+        for rej in rejected:
+            if on_error == "raise":
+                raise InputError(rej.reason, file=rej.source.file, record=f"row {rej.source.row}", field=rej.column)
+            summary.reject(rej.source, rej.column, rej.reason)
+
+    reader_rejections(data.rejected)
+    early = len(data.rejected)
 
     subjects: dict[str, Participant] = {}
     for p in data.participants:
@@ -243,13 +247,17 @@ def convert_participants(
         summary.file(ae.source.file).converted += 1
         yield out
 
+    # Rows a reader rejects while its streams run: SUPP-- qualifiers (loaded when the parent domain
+    # starts streaming; orphans are known once it ends).
+    reader_rejections(data.rejected[early:])
     for name, n in data.row_counts.items():
         summary.file(name).read = n
-    # Rows a reader folded into other records (SUPP-- qualifiers, TS/TA), when it reports them.
+    # Rows a reader folded into other records (SUPP-- qualifiers, TS/TA), when it reports them. Its
+    # count is of rows read: the rejected ones among them were not folded in.
     merged: Mapping[str, int] = getattr(data, "merged_counts", {})
     for name, n in merged.items():
         count = summary.file(name)
-        count.merged += n
+        count.merged += n - count.rejected
         count.read = count.read or n
     summary.full_validations = validator.full
     summary.fast_validations = validator.fast
