@@ -111,6 +111,7 @@ class FastValidator:
         self._ok_strings: set[str] = set()
         self._ok_datetimes: set[str] = set()
         self._generic: set[Hashable] = set()
+        self._ok_ranges: dict[int, Any] = {}
         self.full = 0  # resources validated with the full model
         self.fast = 0  # resources validated by value checks only
 
@@ -181,11 +182,16 @@ class FastValidator:
         if s is not None:
             self._string(s, item, "valueString")
         rr = res.get("referenceRange")
-        if rr is not None:
+        if rr is not None and self._ok_ranges.get(id(rr)) is not rr:
             for end, path in _RANGE_ENDS:
                 part = rr[0].get(end)
                 if part is not None:
                     self._decimal(part["value"], item, path)
+            # Range lists are shared by rows of one plan and bounds (map_common.ObsPlan.ranges): held
+            # here too, so an id stays theirs while it is remembered.
+            if len(self._ok_ranges) >= _MEMO_LIMIT:
+                self._ok_ranges.clear()
+            self._ok_ranges[id(rr)] = rr
         notes = res.get("note")
         if notes is not None:
             self._string(notes[0]["text"], item, "note[0].text")

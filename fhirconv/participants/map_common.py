@@ -194,19 +194,24 @@ def fhir_date(value: str | None, src: SourceRef, column: str) -> str | None:
 def fhir_datetime(value: str | None, src: SourceRef, column: str, tz: str | None) -> str | None:
     """A FHIR dateTime from an SDTM --DTC. SDTM times have no zone, FHIR R4 requires one when a time is
     given: with `tz` the time is kept in that zone (seconds added as :00), without it only the date."""
-    if value is None or not value.strip():
+    if value is None:
         return None
-    cached = _DATETIMES.get((value, tz))
+    cache = _DATETIMES.get(tz)
+    if cache is None:
+        cache = _DATETIMES[tz] = {}
+    cached = cache.get(value)  # (blank values are never cached)
     if cached is not None:
         return cached
+    if not value.strip():
+        return None
     out = _fhir_datetime(value, src, column, tz)
-    if len(_DATETIMES) >= 20_000:  # bounded, so memory stays flat on any input
-        _DATETIMES.clear()
-    _DATETIMES[(value, tz)] = out
+    if len(cache) >= 20_000:  # bounded, so memory stays flat on any input
+        cache.clear()
+    cache[value] = out
     return out
 
 
-_DATETIMES: dict[tuple[str, str | None], str] = {}
+_DATETIMES: dict[str | None, dict[str, str]] = {}  # by zone, then by --DTC value
 
 
 def _fhir_datetime(value: str, src: SourceRef, column: str, tz: str | None) -> str:
