@@ -227,7 +227,7 @@ def _typed_shape(version: FhirVersion, cls: Any, value: dict[str, Any], path: st
         if info is None or not isinstance(v, dict | list):
             return None  # an element the model will refuse or that is not checked here
         kind, target = info
-        where = f"{path}.{key}"
+        where = f"{path}.{key}" if path else key
         elements = [v] if isinstance(v, dict) else v
         tag = "{" if isinstance(v, dict) else "["
         sub: list[Any] = [tag, len(elements)]
@@ -271,6 +271,9 @@ def _element(version: FhirVersion, cls: Any, value: dict[str, Any], path: str) -
 # (non-blank strings; codes matching the model's code pattern; finite decimals), and the model runs once per
 # shape. tests/test_mapping_fast_paths.py compares both paths on every site of the corpus and on broken ones.
 FAST_TYPES = frozenset({"Location"})
+# Resources whose shapes recur across studies (the corpus: 3 sponsor shapes in 309 studies, ~30 eligibility
+# Group shapes in 307) take the backbone elements' short cut as a whole; a ResearchStudy's shape is its own.
+SHAPE_TYPES = frozenset({"Organization", "Group"})
 _shapes: dict[FhirVersion, set[Any]] = {v: set() for v in FhirVersion}
 _CODE_KEYS = frozenset({"status", "system", "use"})
 
@@ -320,7 +323,10 @@ def check_models(items: Iterable[Keyed], version: FhirVersion) -> None:
                 continue
         cls = model_class(version, rtype)
         try:
-            cls.model_validate(_prepare(version, cls, item.resource, ""))
+            if rtype in SHAPE_TYPES:
+                _element(version, cls, item.resource, "")
+            else:
+                cls.model_validate(_prepare(version, cls, item.resource, ""))
         except _Located as located:
             _fail(item, version, located.error, located.path)
         except ValidationError as exc:
