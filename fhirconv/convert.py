@@ -39,17 +39,33 @@ class Failed:
 
 
 @dataclass(slots=True)
+class Duplicate:
+    """A study read a second time (same NCT ID, e.g. the same record in two formats): the first wins."""
+
+    nct_id: str
+    first: str
+    again: str
+
+    def describe(self) -> str:
+        return f"{self.nct_id} was read from {self.first} already; the record in {self.again} is skipped"
+
+
+@dataclass(slots=True)
 class Summary:
+    """Every record accounted for: read = converted + duplicates skipped + failed."""
+
     read: int = 0
     converted: int = 0
     failures: list[Failed] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
         return len(self.failures)
 
     def line(self) -> str:
-        return f"records read: {self.read}, converted: {self.converted}, failed: {self.failed}"
+        skipped = f", duplicates skipped: {len(self.duplicates)}" if self.duplicates else ""
+        return f"records read: {self.read}, converted: {self.converted}{skipped}, failed: {self.failed}"
 
 
 def map_study(study: Study, version: FhirVersion) -> list[Keyed]:
@@ -64,11 +80,12 @@ def map_study(study: Study, version: FhirVersion) -> list[Keyed]:
 
 def convert_records(
     sources: Iterable[str], version: FhirVersion, summary: Summary
-) -> Iterator[Converted | Failed]:
+) -> Iterator[Converted | Failed | Duplicate]:
     """Read every source and map each record; failures are yielded (and counted), never raised, so one
-    bad record does not stop the others."""
+    bad record does not stop the others. A study read again (same NCT ID) is yielded as a Duplicate."""
     from fhirconv.readers import read_sources
 
+    seen: dict[str, str] = {}  # NCT ID -> where it was first read
     for item in read_sources(sources):
         summary.read += 1
         if not isinstance(item, StudyRecord):
@@ -77,6 +94,13 @@ def convert_records(
             yield failed
             continue
         label = _record_label(item.index, item.study.nct_id)
+        where = item.source if item.index is None else f"{item.source} (record {item.index})"
+        first = seen.setdefault(item.study.nct_id, where)
+        if first != where:
+            duplicate = Duplicate(item.study.nct_id, first, where)
+            summary.duplicates.append(duplicate)
+            yield duplicate
+            continue
         try:
             items = map_study(item.study, version)
         except FhirconvError as exc:
@@ -132,6 +156,7 @@ class ParticipantRun:
     study_items: list[Keyed]
     rows: Iterator[Keyed]
     summary: Any  # fhirconv.participants.pipeline.ParticipantSummary
+    ignored_files: list[str] = field(default_factory=list)  # input tables no spec table reads (e.g. CM, EX)
 
     @property
     def items(self) -> Iterator[Keyed]:
@@ -168,7 +193,7 @@ def convert_with_participants(
         yield from convert_participants(data, study, version, tz=tz, summary=summary, on_error="collect")
         check_participant_summary(summary)
 
-    return ParticipantRun(study, study_items, rows(), summary)
+    return ParticipantRun(study, study_items, rows(), summary, list(getattr(data, "ignored_files", [])))
 
 
 def check_participant_summary(summary: Any) -> None:

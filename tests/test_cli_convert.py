@@ -12,7 +12,6 @@ from click.testing import CliRunner
 import fhirconv.convert
 from fhirconv.bundle import Keyed
 from fhirconv.cli import main
-from fhirconv.errors import FhirconvError
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,13 +65,28 @@ def test_directory_output_gets_one_bundle_per_study(tmp_path: Path) -> None:
 
 
 def test_combined_bundle_keeps_shared_resources_once(tmp_path: Path) -> None:
-    # The same study twice: every resource is shared, so the combined bundle holds one copy.
+    # Two studies with the same lead sponsor (Assiut University): one Organization in the combined bundle.
     out = tmp_path / "both.json"
-    assert run("convert", str(SEED), str(SEED), "-o", str(out)).exit_code == 0
+    a, b = CORPUS / "NCT04339322.classic.json", CORPUS / "NCT04779944.classic.json"
+    result = run("convert", str(a), str(b), "-o", str(out))
+    assert result.exit_code == 0, result.output
     bundle = json.loads(out.read_text())
     urls = [e["fullUrl"] for e in bundle["entry"]]
     assert len(urls) == len(set(urls))
-    assert len(entries(bundle, "ResearchStudy")) == 1
+    studies = entries(bundle, "ResearchStudy")
+    assert len(studies) == 2
+    assert studies[0]["sponsor"] == studies[1]["sponsor"]
+    assert [o["name"] for o in entries(bundle, "Organization")].count("Assiut University") == 1
+
+
+def test_the_same_study_twice_is_reported_not_silently_dropped(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    xml, classic = CORPUS / "NCT00023673.xml", CORPUS / "NCT00023673.classic.json"
+    result = run("convert", str(xml), str(classic), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert f"warning: NCT00023673 was read from {xml} already; the record in {classic} is skipped" in result.stderr
+    assert result.stderr.splitlines()[-1] == "records read: 2, converted: 1, duplicates skipped: 1, failed: 0"
+    assert len(entries(json.loads(out.read_text()), "ResearchStudy")) == 1
 
 
 def test_stdin() -> None:
@@ -154,12 +168,14 @@ def test_invalid_output_is_refused_unless_allowed(tmp_path: Path, monkeypatch: p
     assert entries(json.loads(out.read_text()), "ResearchStudy")[0]["status"] == "sleeping"
 
 
-def test_traceback_flag_lets_the_original_exception_through() -> None:
-    result = run("--traceback", "convert", str(SEED), "--participants", str(DATA / "participants" / "bad" / "bad_date"))
-    assert isinstance(result.exception, FhirconvError)
-    plain = run("convert", str(SEED), "--participants", str(DATA / "participants" / "bad" / "bad_date"))
-    assert plain.exit_code == 1
-    assert plain.exception is None or isinstance(plain.exception, SystemExit)
+def test_traceback_flag_shows_the_traceback_and_keeps_the_exit_code() -> None:
+    bad = str(DATA / "participants" / "bad" / "bad_date")
+    traced = run("--traceback", "convert", str(SEED), "--participants", bad)
+    plain = run("convert", str(SEED), "--participants", bad)
+    assert traced.exit_code == plain.exit_code == 1
+    assert "Traceback (most recent call last)" in traced.stderr
+    assert "InputError" in traced.stderr
+    assert "Traceback" not in plain.stderr
 
 
 # --- participant data -------------------------------------------------------------------------------------

@@ -59,3 +59,44 @@ def test_output_files_get_ordinary_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_symlink_is_written_through(tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    real.write_text("old\n")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    write_text(link, "new\n")
+    assert link.is_symlink()
+    assert real.read_text() == "new\n"
+
+
+def test_a_fifo_is_written_into_not_replaced(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    write_text(fifo, "through the pipe\n")
+    reader.join(timeout=10)
+    assert got == ["through the pipe\n"]
+    assert not fifo.is_file()
+
+
+@pytest.mark.parametrize("where", ["/proc/fhirconv-test/x.json", "/proc/x.json"])
+def test_an_unwritable_place_is_a_usage_error(where: str) -> None:
+    from fhirconv.errors import ExitCode, UsageError
+
+    with pytest.raises(UsageError, match="cannot write") as info:
+        write_text(where, "x\n")
+    assert info.value.exit_code is ExitCode.USAGE
+
+
+def test_an_existing_directory_is_refused(tmp_path: Path) -> None:
+    from fhirconv.errors import UsageError
+
+    with pytest.raises(UsageError, match="is a directory"):
+        write_text(tmp_path, "x\n")

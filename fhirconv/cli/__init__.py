@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 import click
@@ -18,7 +19,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except FhirconvError as exc:
             if ctx.obj and ctx.obj.get("traceback"):
-                raise
+                # Show where it came from, but keep the documented exit status: scripts must not see a
+                # different code because someone is debugging.
+                traceback.print_exc()
             click.echo(f"error: {exc}", err=True)
             if exc.hint:
                 click.echo(f"hint: {exc.hint}", err=True)
@@ -30,7 +33,7 @@ class _Group(click.Group):
             ctx.exit(130)
         except Exception as exc:  # a bug: say so plainly, keep the traceback behind a flag
             if ctx.obj and ctx.obj.get("traceback"):
-                raise
+                traceback.print_exc()
             click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
             click.echo("hint: this is a bug in fhirconv; run again with --traceback and report it", err=True)
             ctx.exit(int(ExitCode.INTERNAL))

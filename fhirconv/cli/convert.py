@@ -9,9 +9,11 @@ from typing import Any
 import click
 
 from fhirconv.bundle import BundleKind, Keyed, dumps
+from fhirconv.cli.params import FHIR_VERSION
 from fhirconv.cli.push import pop_push_options, pop_server_config, push_options, server_options
 from fhirconv.convert import (
     Converted,
+    Duplicate,
     Failed,
     Summary,
     convert_records,
@@ -55,7 +57,7 @@ def _is_dir_target(output: str | None) -> bool:
 @click.option(
     "--fhir-version",
     "fhir_version",
-    type=click.Choice(["R4", "R5"], case_sensitive=False),
+    type=FHIR_VERSION,
     default="R4",
     show_default=True,
     help="FHIR version of the output (R4 = 4.0.1, R5 = 5.0.0).",
@@ -116,7 +118,7 @@ def _is_dir_target(output: str | None) -> bool:
 @ctgov_options
 def convert(
     sources: tuple[str, ...],
-    fhir_version: str,
+    fhir_version: FhirVersion,
     bundle_kind: BundleKind,
     out_format: str,
     output: str | None,
@@ -139,15 +141,25 @@ def convert(
     """
     if not sources and not participants:
         raise UsageError("no SOURCE given", hint="name a study record file, a directory, or - for stdin")
+    if output == "":
+        raise UsageError("-o is empty", hint="give a file, a directory ending in /, or - for stdout")
+    if not participants and (spec or tz):
+        raise UsageError(
+            f"{'--spec' if spec else '--timezone'} applies to participant data only",
+            hint="add --participants PATH, or drop the option",
+        )
     # Server settings are checked before any work, so a missing --server fails at once, not after conversion.
     pushing: list[tuple[str, dict[str, Any]]] | None = None
     if do_push:
-        if out_format != "json":
-            raise UsageError("--push sends Bundles: use --format json (the default)")
+        if out_format != "json" or bundle_kind == "collection":
+            raise UsageError(
+                "--push sends transaction bundles",
+                hint="drop --format ndjson / --bundle collection (the defaults, json and transaction, push)",
+            )
         config, push_opts = pop_server_config(server_and_push), pop_push_options(server_and_push)
         pushing = []
     sources = tuple(resolve_sources(list(sources), settings=ctgov))
-    version = FhirVersion.parse(fhir_version)
+    version = fhir_version
     if participants:
         _convert_participants(
             sources, participants, version, bundle_kind, out_format, output,
@@ -180,7 +192,9 @@ def _convert_records(
     per_study = _is_dir_target(output)
     converted: list[Converted] = []  # held only for a combined bundle; per-study output streams
     for result in convert_records(sources, version, summary):
-        if not isinstance(result, Converted):
+        if isinstance(result, Duplicate):
+            click.echo(f"warning: {result.describe()}", err=True)
+        elif isinstance(result, Failed):
             click.echo(f"error: {result.describe()}", err=True)
             if result.error.hint:
                 click.echo(f"hint: {result.error.hint}", err=True)
@@ -235,12 +249,13 @@ def _convert_participants(
         results = list(convert_records(sources, version, summary))
         if summary.failures:
             raise summary.failures[0].error.located(file=summary.failures[0].source, record=summary.failures[0].record)
-        if len(results) != 1:
+        studies = [r for r in results if isinstance(r, Converted)]
+        if len(results) != 1 or len(studies) != 1:
             raise UsageError(
-                f"--participants needs exactly one study record, got {len(results)}",
+                f"--participants needs exactly one study record, got {summary.read}",
                 hint="convert the studies one at a time, each with its own participant data",
             )
-        study = results[0].record.study  # type: ignore[union-attr]
+        study = studies[0].record.study
     run = convert_with_participants(study, participants, version, spec=spec, tz=tz)
     target = output
     if _is_dir_target(output):
@@ -262,6 +277,8 @@ def _convert_participants(
         if not quiet:
             for line in run.summary.lines():
                 click.echo(line, err=True)
+            if run.ignored_files:
+                click.echo(f"not read (no mapping for these tables): {', '.join(run.ignored_files)}", err=True)
 
 
 def _render(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from fhirconv.cli.params import FHIR_VERSION
 from fhirconv.errors import ExitCode, UsageError
 from fhirconv.transport import ServerConfig
 from fhirconv.versions import FhirVersion
@@ -188,17 +189,17 @@ def _format_option(func: F) -> F:
 @push_options
 @click.option(
     "--fhir-version",
-    type=click.Choice(["R4", "R5"], case_sensitive=False),
+    type=FHIR_VERSION,
     help="FHIR version of the bundles (default: detected from the content).",
 )
 @_format_option
-def push(paths: tuple[str, ...], fhir_version: str | None, out_format: str, **kwargs: Any) -> None:
+def push(paths: tuple[str, ...], fhir_version: FhirVersion | None, out_format: str, **kwargs: Any) -> None:
     """Push transaction bundles (files or directories of *.json) to a FHIR server."""
     from fhirconv.push import push_files
 
     config = pop_server_config(kwargs)
     options = pop_push_options(kwargs)
-    version = FhirVersion.parse(fhir_version) if fhir_version else None
+    version = fhir_version
     report = push_files(paths, config, options=options, version=version)
     _emit(report.dumps() if out_format == "json" else report.to_text(), out_format)
     _exit(report.exit_code)

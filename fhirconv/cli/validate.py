@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from fhirconv.cli.params import FHIR_VERSION
 from fhirconv.errors import ExitCode, UsageError
 from fhirconv.validation.findings import Finding
 from fhirconv.validation.report import coverage_report, operation_outcome, summary_line, text_report
@@ -22,21 +23,14 @@ def offline_findings(bundle_or_resource: dict[str, Any], version: FhirVersion) -
 __all__ = ["COMMANDS", "ensure_valid", "offline_findings", "validate"]
 
 
-def _version(_ctx: click.Context, _param: click.Parameter, value: str) -> FhirVersion:
-    try:
-        return FhirVersion.parse(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
-
-
 @click.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option(
     "--fhir-version",
     "version",
+    type=FHIR_VERSION,
     default="R4",
     show_default=True,
-    callback=_version,
     help="FHIR version of the content: R4 (4.0.1) or R5 (5.0.0).",
 )
 @click.option(

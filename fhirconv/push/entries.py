@@ -109,7 +109,7 @@ def bundle_entries(bundle: dict[str, Any], source: str) -> list[Entry]:
         raise InputError(
             f"Bundle.type is {bundle.get('type')!r}; only transaction or batch bundles can be pushed",
             file=source,
-            hint="convert with the default --bundle-type transaction",
+            hint="push takes transaction or batch bundles: convert with the default --bundle transaction",
         )
     entries: list[Entry] = []
     full_urls: set[str] = set()
