@@ -11,7 +11,9 @@ Parts, each in its own process (so each peak-memory figure is its own), each sin
            path), serialise, write
 
 Validation is the fast path (fhirconv/participants/fast.py): the full fhir.resources model once per
-resource shape, value checks per row; every 10,000th Observation is re-validated in full afterwards.
+resource shape (Observations: per mapping plan; AdverseEvents: per generic shape), value checks per
+row; every 10,000th Observation is re-validated in full afterwards. Patients and ResearchSubjects are
+validated in full.
 
 "Per core" is the process's CPU time (time.process_time: all its threads, user + system), so a busy
 machine slows the wall clock but not the figure much. The pilot is converted twice in one process: the
