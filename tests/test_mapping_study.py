@@ -279,14 +279,15 @@ def test_r4_sponsor_investigator_contacts_sites() -> None:
         "resourceType": "Location",
         "identifier": [{"system": SITE_SYSTEM,
                         "value": "NCT01234567/Acme Hospital, Boston, Massachusetts, 02115, United States"}],
-        "status": "active",
         "description": "Recruitment status: Recruiting",
         "name": "Acme Hospital",
         "telecom": [{"system": "phone", "value": "555-0200"}, {"system": "email", "value": "dan@example.org"}],
         "address": {"city": "Boston", "state": "Massachusetts", "postalCode": "02115", "country": "United States"},
         "position": {"longitude": -71.1, "latitude": 42.3},
     }
-    assert locs[1]["status"] == "inactive"
+    # Location.status is about the place, not about recruitment there: not set from the site's status.
+    assert "status" not in locs[1]
+    assert locs[1]["description"].startswith("Recruitment status: ")
     assert rs["site"][1] == {"reference": full_url("Location", SITE_SYSTEM, "NCT01234567/Other Clinic, Lyon, France"),
                              "display": "Other Clinic"}
 
@@ -372,10 +373,10 @@ def test_r5_titles_status_progress() -> None:
     rs = _study(map_study(full_study(), R5))
     assert rs["title"] == "Aspirin for Headache"
     assert rs["label"] == [
-        {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/title-type", "code": "official",
+        {"type": {"coding": [{"system": "http://hl7.org/fhir/title-type", "code": "official",
                               "display": "Official title"}]},
          "value": "A Randomized, Double-Blind Trial of Aspirin Versus Placebo for Tension Headache"},
-        {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/title-type", "code": "acronym",
+        {"type": {"coding": [{"system": "http://hl7.org/fhir/title-type", "code": "acronym",
                               "display": "Acronym"}]}, "value": "ASPIRE"},
     ]
     assert rs["status"] == "active"

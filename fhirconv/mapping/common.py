@@ -15,7 +15,9 @@ from fhirconv.versions import FhirVersion
 MESH_SYSTEM = "https://www.nlm.nih.gov/mesh"  # HL7 Terminology CodeSystem MeSH (terminology.hl7.org/CodeSystem-MeSH)
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
-TITLE_TYPE = "http://terminology.hl7.org/CodeSystem/title-type"
+# R5 ResearchStudy.label.type: extensible binding to ValueSet title-type, whose codes are in the core
+# CodeSystem http://hl7.org/fhir/title-type (R5 5.0.0), not in terminology.hl7.org.
+TITLE_TYPE = "http://hl7.org/fhir/title-type"
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/"
 
 # Group.characteristic codes: LOINC 46098-0 "Sex" and 30525-0 "Age" (as FHIR's own Group examples and
@@ -272,8 +274,10 @@ def location(study: Study, loc: Location, key: tuple[str, str], version: FhirVer
     system, value = key
     res: dict[str, Any] = {"resourceType": "Location", "identifier": [{"system": system, "value": value}]}
     if loc.status:
+        # Location.status says whether the place itself is in use (active | suspended | inactive), not whether
+        # the study still recruits there: a COMPLETED site is not a closed hospital. The site's recruitment
+        # status has no element of its own, so it is kept in words (display() still rejects unknown codes).
         field = "contactsLocationsModule.locations.status"
-        res["status"] = translate("ctgov-recruitment-status-location", loc.status, field=field)["code"]
         res["description"] = "Recruitment status: " + display("ctgov-recruitment-status-location", loc.status,
                                                               field=field)
     name = clean(loc.facility)
