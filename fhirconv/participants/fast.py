@@ -127,8 +127,7 @@ class FastValidator:
             if shape is not None:
                 self._shapes.add(shape)
             return
-        self._check_observation_values(item)
-        self.fast += 1
+        self.validate_values(item)
 
     def validate_generic(self, item: Keyed) -> None:
         """Check a resource of GENERIC_TYPES: the full model once per generic shape, then its varying
@@ -160,24 +159,25 @@ class FastValidator:
         return self._dt_ok(value)
 
     def validate_values(self, item: Keyed) -> None:
-        """Check an Observation built from a plan whose shape `validate` has already seen."""
-        self._check_observation_values(item)
-        self.fast += 1
-
-    # The values an Observation of a known plan can vary in (see map_common.build_observation).
-    def _check_observation_values(self, item: Keyed) -> None:
+        """Check an Observation built from a plan whose shape `validate` has already seen: the values
+        such an Observation can vary in (see map_common.build_observation). Called once per row, so
+        the memo look-ups are made here before any call."""
         res = item.resource
         # Identifier values are unique per row: checked, never memoised.
         value = res["identifier"][0]["value"]
         if not is_fhir_string(value):
             raise self._fail(item, "identifier[0].value", value, "is not a FHIR string")
-        self._string(res["subject"]["reference"], item, "subject.reference")
+        ref = res["subject"]["reference"]
+        if ref not in self._ok_strings:
+            self._string(ref, item, "subject.reference")
         eff = res.get("effectiveDateTime")
-        if eff is not None:
+        if eff is not None and eff not in self._ok_datetimes:
             self._dt(eff, item, "effectiveDateTime")
         q = res.get("valueQuantity")
         if q is not None:
-            self._decimal(q["value"], item, "valueQuantity.value")
+            number = q["value"]
+            if type(number) is not int and not (type(number) is float and math.isfinite(number)):
+                self._decimal(number, item, "valueQuantity.value")
         s = res.get("valueString")
         if s is not None:
             self._string(s, item, "valueString")
@@ -195,6 +195,7 @@ class FastValidator:
         notes = res.get("note")
         if notes is not None:
             self._string(notes[0]["text"], item, "note[0].text")
+        self.fast += 1
 
     def _fail(self, item: Keyed, path: str, value: Any, why: str) -> ValidationFailed:
         return ValidationFailed(

@@ -566,7 +566,7 @@ class ParticipantData:
         base = dict(table.values)
         for item in self._scan(source, batches=WHOLE_BATCHES):
             if isinstance(item, _Batch):
-                yield from self._batch_records(item, cls, base, supplemental, link_field, seq_of)
+                yield from self._batch_records(item, cls, base, supplemental, link_field, seq_of, normal)
                 continue
             src, fields_ = item
             if isinstance(fields_, RowRejected):
@@ -594,6 +594,7 @@ class ParticipantData:
         supplemental: dict[tuple[Any, str], _Qualifiers] | None,
         link_field: str | None,
         seq_of: Callable[[object], str],
+        normal: dict[object, str],
     ) -> Iterator[Any]:
         """The records of a batch that passed every check, built from its value tuples (no field dicts)."""
         label, fields_ = batch.label, batch.fields
@@ -613,7 +614,8 @@ class ParticipantData:
             if qualified is not None:
                 subject = row[subject_at] if subject_at is not None else subject_base
                 raw = row[link_at] if link_at is not None else link_base
-                qualifiers = qualified.pop((subject, seq_of(raw)), None)
+                seq = normal.get(raw)
+                qualifiers = qualified.pop((subject, seq_of(raw) if seq is None else seq), None)
                 if qualifiers:
                     extra = record.extra
                     for qnam, qval, _, _ in qualifiers:
