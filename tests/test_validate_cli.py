@@ -130,6 +130,14 @@ class _FakeServer(BaseHTTPRequestHandler):
 
     seen: ClassVar[list[str]] = []
 
+    def do_GET(self) -> None:  # /metadata: validate --server first checks the server's FHIR version
+        data = json.dumps({"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
         body = json.loads(self.rfile.read(length))

@@ -52,7 +52,8 @@ def validate(paths: tuple[str, ...], version: FhirVersion, fmt: str, server: str
 
     Layers: structure (fhir.resources models), the official JSON Schema, required-binding terminology,
     FHIRPath invariants, bundle integrity, and optionally the server's $validate.
-    Exit status: 0 valid, 1 invalid, 2 unusable input or arguments."""
+    Exit status: 0 valid, 1 invalid, 2 unusable input or arguments (or a --server of
+    another FHIR version), 3 the server refused $validate, 4 the server cannot be reached."""
     if show_skipped:
         click.echo(coverage_report(version), nl=False)
         return
@@ -64,9 +65,10 @@ def validate(paths: tuple[str, ...], version: FhirVersion, fmt: str, server: str
             raise UsageError(f"--server {server!r} is not an http(s) URL", hint="give the FHIR base URL")
         import requests
 
-        from fhirconv.validation.server import server_findings
+        from fhirconv.validation.server import check_server_version, server_findings
 
         session = requests.Session()
+        check_server_version(server, version, session=session)
 
         def extra(content: Any) -> list[Finding]:
             return server_findings(content, server, session=session)

@@ -10,6 +10,7 @@ from fhirconv.push.pusher import Pusher, PushOptions
 from fhirconv.push.report import Failure, PushReport
 from fhirconv.push.verify import VerifyReport, verify
 from fhirconv.transport import FhirClient, ServerConfig, check_capability
+from fhirconv.transport.capability import check_version
 from fhirconv.versions import FhirVersion
 
 __all__ = [
@@ -82,8 +83,11 @@ def verify_bundles(
     batch_size: int = 100,
     loaded: Loaded | None = None,
 ) -> VerifyReport:
+    content = loaded if loaded is not None else _entries_of(bundles)
     with FhirClient(config) as client:
-        return verify(loaded if loaded is not None else _entries_of(bundles), client, batch_size=batch_size)
+        # Reading R5 content back from an R4 server would report every resource as "different".
+        check_version(client, detect_version([e for _, entries in content for e in entries]))
+        return verify(content, client, batch_size=batch_size)
 
 
 def _pooled(config: ServerConfig, workers: int) -> ServerConfig:

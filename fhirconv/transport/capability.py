@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fhirconv.transport.client import FhirClient
-from fhirconv.transport.errors import ServerIncompatible
+from fhirconv.transport.errors import ServerIncompatible, ServerRejected
 from fhirconv.versions import FhirVersion
 
 
@@ -25,7 +25,14 @@ class Capability:
 
 
 def read_capability(client: FhirClient) -> Capability:
-    body = client.request("GET", "metadata").body
+    try:
+        body = client.request("GET", "metadata").body
+    except ServerRejected as exc:  # a 404 web page, a 501 from a plain HTTP server: not a FHIR base URL
+        raise ServerIncompatible(
+            f"{client.base_url} does not look like a FHIR server: GET /metadata answered {exc.status or 'an error'}",
+            hint="is --server the FHIR base URL (e.g. https://hapi.fhir.org/baseR4)?",
+            status=exc.status,
+        ) from exc
     if not isinstance(body, dict) or body.get("resourceType") != "CapabilityStatement":
         raise ServerIncompatible(
             f"{client.base_url}/metadata did not return a CapabilityStatement",
@@ -46,8 +53,8 @@ def parse_capability(body: dict[str, Any]) -> Capability:
     return Capability(str(body.get("fhirVersion", "")), "transaction" in interactions, name)
 
 
-def check_capability(client: FhirClient, version: FhirVersion | None) -> Capability:
-    """Stop before sending anything the server cannot take. `version` None: content valid in either version."""
+def check_version(client: FhirClient, version: FhirVersion | None) -> Capability:
+    """Stop when the server speaks another FHIR version than the content (push, verify, validate --server)."""
     cap = read_capability(client)
     if version is not None and cap.version != version:
         raise ServerIncompatible(
@@ -56,6 +63,12 @@ def check_capability(client: FhirClient, version: FhirVersion | None) -> Capabil
             hint=f"push to a FHIR {version} server, or convert again with --fhir-version "
             f"{cap.version or 'matching the server'}",
         )
+    return cap
+
+
+def check_capability(client: FhirClient, version: FhirVersion | None) -> Capability:
+    """Stop before sending anything the server cannot take. `version` None: content valid in either version."""
+    cap = check_version(client, version)
     if not cap.transaction:
         raise ServerIncompatible(
             f"the server at {client.base_url} does not announce transaction support in its CapabilityStatement",

@@ -7,8 +7,9 @@ from typing import Any
 
 import requests
 
-from fhirconv.errors import ExitCode, FhirconvError
+from fhirconv.errors import ExitCode, FhirconvError, UsageError
 from fhirconv.validation.findings import Finding, Layer, Severity, resource_context
+from fhirconv.versions import FhirVersion
 
 _ENTRY = re.compile(r"^Bundle\.entry\[(\d+)\]\.resource(?:\.(.*))?$")
 _SEVERITY = {s.value: s for s in Severity}
@@ -20,6 +21,40 @@ class ServerUnreachable(FhirconvError):
 
 class ServerRefused(FhirconvError):
     exit_code = ExitCode.REJECTED
+
+
+def check_server_version(
+    base_url: str, version: FhirVersion, *, session: requests.Session | None = None, timeout: float = 60.0
+) -> None:
+    """Refuse a server of another FHIR version: its $validate would judge R5 content by R4 rules (and
+    report hundreds of false errors). A server without a readable CapabilityStatement is refused too."""
+    http = session or requests.Session()
+    url = f"{base_url.rstrip('/')}/metadata"
+    try:
+        response = http.get(url, headers={"Accept": "application/fhir+json"}, timeout=timeout)
+    except requests.RequestException as exc:
+        raise ServerUnreachable(f"cannot reach the FHIR server: {exc}", hint=f"check --server {base_url}") from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or body.get("resourceType") != "CapabilityStatement":
+        raise UsageError(
+            f"{base_url} does not look like a FHIR server: GET /metadata answered {response.status_code} "
+            "without a CapabilityStatement",
+            hint="is --server the FHIR base URL (e.g. https://hapi.fhir.org/baseR4)?",
+        )
+    announced = str(body.get("fhirVersion", ""))
+    try:
+        matches = FhirVersion.parse(announced) is version
+    except ValueError:
+        matches = False
+    if not matches:
+        raise UsageError(
+            f"the server at {base_url} speaks FHIR {announced or 'unknown'}, but the content is checked as "
+            f"FHIR {version} ({version.number})",
+            hint=f"use a FHIR {version} server for --server, or the matching --fhir-version",
+        )
 
 
 def server_findings(

@@ -1,0 +1,65 @@
+# ruff: noqa: F811  (pytest fixtures imported from fhir_server.fixture are used as arguments)
+"""Before talking FHIR, push and verify check that the server is a FHIR server of the content's version."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from fhir_server.fixture import fhir_server  # noqa: F401  (pytest fixture)
+
+from fhirconv.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "NCT04382547"
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env={})
+
+
+@pytest.fixture(scope="module")
+def web_server() -> Iterator[str]:
+    """A plain web server (not FHIR): GET /metadata is a 404 page, POST a 501."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("command", ["push", "verify"])
+def test_a_web_server_that_is_not_fhir_is_named_as_such(web_server: str, command: str) -> None:
+    result = run(command, str(EXAMPLE / "NCT04382547.R4.json"), "--server", web_server, "--retries", "0")
+    assert result.exit_code == 2, result.output
+    assert "does not look like a FHIR server" in result.stderr
+    assert "FHIR base URL" in result.stderr
+
+
+@pytest.mark.server
+def test_verify_refuses_r5_content_on_an_r4_server(fhir_server: str) -> None:
+    result = run("verify", str(EXAMPLE / "NCT04382547.R5.json"), "--server", fhir_server)
+    assert result.exit_code == 2, result.output
+    assert "speaks FHIR 4.0.1, but the content is FHIR R5" in result.stderr
+
+
+@pytest.mark.server
+def test_validate_refuses_a_server_of_another_version(fhir_server: str) -> None:
+    result = run("validate", str(EXAMPLE / "NCT04382547.R5.json"), "--fhir-version", "R5", "--server", fhir_server)
+    assert result.exit_code == 2, result.output
+    assert "speaks FHIR 4.0.1" in result.stderr
+
+
+def test_validate_names_a_web_server_that_is_not_fhir(web_server: str) -> None:
+    result = run("validate", str(EXAMPLE / "NCT04382547.R4.json"), "--server", web_server)
+    assert result.exit_code == 2, result.output
+    assert "does not look like a FHIR server" in result.stderr
