@@ -63,3 +63,11 @@ def test_validate_names_a_web_server_that_is_not_fhir(web_server: str) -> None:
     result = run("validate", str(EXAMPLE / "NCT04382547.R4.json"), "--server", web_server)
     assert result.exit_code == 2, result.output
     assert "does not look like a FHIR server" in result.stderr
+
+
+def test_credentials_in_the_server_url_become_basic_auth_and_are_never_printed() -> None:
+    result = run("push", str(EXAMPLE / "NCT04382547.R4.json"), "--server", "http://alice:pw123@127.0.0.1:9",
+                 "--retries", "0")
+    assert result.exit_code == 4
+    assert "pw123" not in result.output
+    assert "http://127.0.0.1:9" in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import click
 
@@ -110,6 +111,14 @@ def server_config(
             f"--server {server!r} is not an http(s) URL", hint="e.g. --server https://hapi.fhir.org/baseR4"
         )
     basic = None
+    parts = urlsplit(server)
+    if parts.username is not None:
+        # user:password@ in the URL: take it as HTTP basic and keep it out of the URL, which messages print.
+        if basic_user:
+            raise UsageError("give credentials either in --server or with --user, not both")
+        basic_user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        netloc = parts.netloc.rpartition("@")[2]
+        server = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     if basic_user:
         user, sep, password = basic_user.partition(":")
         if not sep:
