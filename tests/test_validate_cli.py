@@ -222,3 +222,23 @@ def test_an_element_of_the_other_version_gets_a_hint() -> None:
     assert "(FHIR R4 has it: is this R4 content? see --fhir-version)" in result.output
     plain = run(str(CORPUS / "defects" / "R4" / "unknown-element.json"))
     assert "has it" not in plain.output
+
+
+def test_a_directory_with_an_unreadable_file_still_reports_the_others(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(CLEAN_R4.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "b.json").write_text("", encoding="utf-8")
+    (tmp_path / "c.json").write_text("[" * 100_000, encoding="utf-8")
+    result = run(str(tmp_path))
+    assert result.exit_code == 2
+    assert "1 file(s)" in result.stdout  # a.json was checked
+    assert "b.json" in result.stderr
+    assert "nested too deeply" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_stdin_json_and_ndjson() -> None:
+    bundle = CLEAN_R4.read_text(encoding="utf-8")
+    assert CliRunner().invoke(main, ["validate", "-"], input=bundle).exit_code == 0
+    lines = "\n".join(json.dumps(e["resource"]) for e in json.loads(bundle)["entry"][:3]) + "\n"
+    result = CliRunner().invoke(main, ["validate", "-"], input=lines)
+    assert "3 resource(s)" in result.stdout

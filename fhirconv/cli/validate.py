@@ -79,6 +79,12 @@ def validate(paths: tuple[str, ...], version: FhirVersion, fmt: str, server: str
     else:
         click.echo(text_report(result.findings), nl=False)
         click.echo(summary_line(result.findings, files=result.files, resources=result.resources))
+    for problem in result.unusable:  # unreadable files: named, the others still checked; exit 2 at the end
+        click.echo(f"error: {problem}", err=True)
+        if problem.hint:
+            click.echo(f"hint: {problem.hint}", err=True)
+    if result.unusable:
+        raise click.exceptions.Exit(int(ExitCode.USAGE))
     if not result.ok:
         raise click.exceptions.Exit(int(ExitCode.INVALID))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -133,6 +134,7 @@ class Result:
     files: int = 0
     documents: int = 0
     resources: int = 0
+    unusable: list[UsageError] = field(default_factory=list)  # files that could not be read as FHIR JSON
 
     @property
     def errors(self) -> int:
@@ -143,10 +145,17 @@ class Result:
         return self.errors == 0
 
 
-def iter_documents(paths: Iterable[str | Path]) -> Iterator[Document]:
-    """Every resource or Bundle in the given files and directories (.json, .ndjson), in a stable order.
-    A file that is not JSON at all is unusable input: UsageError (exit 2)."""
+def iter_documents(
+    paths: Iterable[str | Path], *, unusable: list[UsageError] | None = None
+) -> Iterator[Document]:
+    """Every resource or Bundle in the given files and directories (.json, .ndjson), in a stable order;
+    "-" reads stdin (JSON, or NDJSON when it holds several lines of JSON). A file that is not JSON at all
+    is unusable input (UsageError, exit 2): raised, or with `unusable` given, collected so that the
+    other files are still checked."""
     for raw in paths:
+        if str(raw) == "-":
+            yield from _read_stdin()
+            continue
         path = Path(raw)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.suffix in (".json", ".ndjson") and p.is_file())
@@ -157,7 +166,27 @@ def iter_documents(paths: Iterable[str | Path]) -> Iterator[Document]:
         else:
             raise UsageError(f"no such file or directory: {path}", hint="check the path")
         for file in files:
-            yield from _read(file)
+            if unusable is None:
+                yield from _read(file)
+                continue
+            try:
+                docs = list(_read(file))
+            except UsageError as exc:
+                unusable.append(exc)
+                continue
+            yield from docs
+
+
+def _read_stdin() -> Iterator[Document]:
+    text = sys.stdin.read()
+    try:
+        yield Document("<stdin>", _parse(text, Path("<stdin>"), None))
+    except UsageError:
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+        if len(lines) < 2:
+            raise
+        for number, line in lines:
+            yield Document("<stdin>", _parse(line, Path("<stdin>"), number), number)
 
 
 def _read(file: Path) -> Iterator[Document]:
@@ -176,6 +205,8 @@ def _read(file: Path) -> Iterator[Document]:
 def _parse(text: str, file: Path, line: int | None) -> Any:
     try:
         value = json.loads(text)
+    except RecursionError as exc:
+        raise UsageError("JSON nested too deeply to be FHIR", file=str(file), hint="give FHIR JSON") from exc
     except json.JSONDecodeError as exc:
         where = f"line {line}" if line else f"line {exc.lineno} column {exc.colno}"
         raise UsageError(
@@ -210,7 +241,7 @@ def validate_paths(
     chosen = tuple(layers)
     result = Result()
     seen_files: set[str] = set()
-    for doc in iter_documents(paths):
+    for doc in iter_documents(paths, unusable=result.unusable):
         seen_files.add(doc.file)
         result.documents += 1
         result.resources += count_resources(doc.content)
