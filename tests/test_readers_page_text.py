@@ -358,3 +358,16 @@ def test_mesh_list_holds_every_corpus_heading() -> None:
     found.discard("")
     assert len(found) > 100
     assert found <= listed
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16", "utf-8-sig"])
+def test_page_saved_in_a_windows_encoding_reads_the_same(tmp_path: Path, encoding: str) -> None:
+    from fhirconv.readers import read_study
+
+    text = (Path(__file__).parent / "data" / "seed" / "NCT04382547.txt").read_text(encoding="utf-8")
+    text = text.replace("Belarus |", "Bélarus |", 1)  # a character whose bytes differ between encodings
+    saved = tmp_path / "page.txt"
+    saved.write_bytes(text.encode(encoding))
+    reference = tmp_path / "reference.txt"
+    reference.write_text(text, encoding="utf-8")
+    assert read_study(saved) == read_study(reference)

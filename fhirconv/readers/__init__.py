@@ -210,9 +210,8 @@ def _read_ndjson(data: bytes, source: str) -> Iterator[Item]:
 
 
 def _read_page_text(data: bytes, source: str) -> Iterator[Item]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
+    text = _decode_page(data)
+    if text is None:
         err = InputError("not a study record: not text in a format fhirconv reads", hint=_FORMATS_HINT)
         yield _failure(source, None, None, err)
         return
@@ -222,6 +221,27 @@ def _read_page_text(data: bytes, source: str) -> Iterator[Item]:
         yield read_page_text(text, source)
     except FhirconvError as exc:
         yield _failure(source, None, None, exc)
+
+
+def _decode_page(data: bytes) -> str | None:
+    """A saved web page as text: UTF-8 (with or without BOM), UTF-16 with a BOM (Windows "Unicode"), or
+    else Windows-1252, which is what a browser's "save as text" writes on Western Windows systems. Binary
+    data (NUL bytes without a UTF-16 BOM) is not text."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+        return None
 
 
 def read_study(path: str | Path) -> Study:
