@@ -44,7 +44,10 @@ Examples:
   fhirconv convert NCT04382547 --participants data/sdtm/ -o bundle.json
   curl ... | fhirconv convert - --bundle collection
 
-Exit status: 0 all converted; 1 some record failed or output is invalid; 2 bad arguments."""
+Exit status: 0 all converted; 1 some record or row failed, or the output is invalid
+(nothing invalid is written); 2 bad arguments or unusable input; 4 ClinicalTrials.gov
+or the FHIR server unreachable; 6 unknown NCT ID; with --push also 3 rejected by the
+server, 5 partly pushed."""
 
 
 def _is_dir_target(output: str | None) -> bool:

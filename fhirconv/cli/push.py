@@ -37,7 +37,9 @@ take the content (FHIR version, no transactions); 3 rejected by the server;
 
 VERIFY_EPILOG = """\b
 Exit status: 0 every resource is on the server once with the same content (id and
-meta ignored); 5 something is missing, duplicated or different; 4 server unreachable."""
+meta ignored); 5 something is missing, duplicated or different; 1 unusable input
+file; 2 bad arguments, or a server that is not FHIR of the content's version;
+3 the server refused a read; 4 server unreachable."""
 
 
 def server_options(func: F) -> F:
