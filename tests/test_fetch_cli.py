@@ -223,3 +223,11 @@ def test_convert_by_id(ctgov: CtgovServer, cache: Path, tmp_path: Path) -> None:
 def test_convert_unknown_id_exits_not_found(ctgov: CtgovServer, cache: Path) -> None:
     result = run(ctgov, cache, "convert", "NCT99999999")
     assert result.exit_code == ExitCode.NOT_FOUND
+
+
+def test_a_query_url_on_another_server_is_refused(ctgov: CtgovServer, cache: Path, tmp_path: Path) -> None:
+    result = run(ctgov, cache, "fetch", "--query", "https://mirror.example.org/api/v2/studies?query.cond=x",
+                 "-o", str(tmp_path))
+    assert result.exit_code == 2
+    assert "--ctgov-url https://mirror.example.org/api/v2" in result.output
+    assert ctgov.requests == []

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from fhirconv.ctgov.cache import StudyCache, last_update, study_aliases, study_nct_id
 from fhirconv.ctgov.errors import CtgovBadAnswer, CtgovUnreachable
@@ -76,6 +76,21 @@ def _remote_last_update(nct_id: str, settings: CtgovSettings) -> str | None:
     return last_update(answer)
 
 
+def _check_query_origin(query: str, base_url: str) -> None:
+    """A full URL in --query must point at the server fhirconv will ask (--ctgov-url): silently sending a
+    mirror's query to another server would answer a question nobody asked."""
+    text = query.strip()
+    if not text.lower().startswith(("http://", "https://")):
+        return
+    asked, configured = urlsplit(text), urlsplit(base_url)
+    if (asked.scheme, asked.netloc) != (configured.scheme, configured.netloc):
+        base = f"{asked.scheme}://{asked.netloc}{asked.path.rsplit('/studies', 1)[0]}"
+        raise UsageError(
+            f"the --query URL is on {asked.netloc}, but fetch asks {configured.netloc} (--ctgov-url)",
+            hint=f"add --ctgov-url {base}, or give only the part after '?'",
+        )
+
+
 def parse_query(query: str) -> list[tuple[str, str]]:
     """API v2 search parameters from 'query.cond=X&filter.overallStatus=Y' (a leading '?' or a full
     .../api/v2/studies?... URL also works); refuses what the search loop must control itself."""
@@ -117,6 +132,7 @@ class StudySearch:
     def __post_init__(self) -> None:
         if self.max < 0:
             raise UsageError(f"--max must be 0 (no limit) or more, not {self.max}")
+        _check_query_origin(self.query, self.settings.base_url)
         self._params = parse_query(self.query)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
