@@ -244,8 +244,8 @@ def test_search_page_size_defaults_to_max(settings: CtgovSettings, ctgov: CtgovS
     assert "pageSize=1" in ctgov.requests[0]
 
 
-def test_search_accepts_a_full_api_url(settings: CtgovSettings) -> None:
-    studies = list(search("https://clinicaltrials.gov/api/v2/studies?query.cond=Dysphagia", settings=settings))
+def test_search_accepts_a_full_api_url(ctgov: CtgovServer, settings: CtgovSettings) -> None:
+    studies = list(search(f"{ctgov.url}/studies?query.cond=Dysphagia", settings=settings))
     assert [s["protocolSection"]["identificationModule"]["nctId"] for s in studies] == ["NCT05594173"]
 
 
