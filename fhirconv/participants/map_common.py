@@ -105,11 +105,27 @@ def translate(
             field=column,
             hint=f"add it to mappings/conceptmaps/{map_id}.json or fix the input",
         )
-    for target in entry.targets:
-        cond = target["depends"]
-        if not cond or (depends is not None and all(depends.get(k) == v for k, v in cond.items())):
-            return dict(target["coding"])
-    return None
+    matches = _matching(entry, depends)
+    return matches[0] if matches else None
+
+
+def translate_all(
+    map_id: str, code: str, src: SourceRef, column: str, *, depends: Mapping[str, str | None] | None = None
+) -> list[dict[str, Any]]:
+    """Every target Coding of `code` that applies (e.g. a vital sign's profile-required LOINC code and a
+    more specific one), in map order; [] for a known code the map leaves unmapped."""
+    if translate(map_id, code, src, column, depends=depends) is None:  # raises on an unknown code
+        return []
+    return _matching(code_table(map_id)[code], depends)
+
+
+def _matching(entry: CodeEntry, depends: Mapping[str, str | None] | None) -> list[dict[str, Any]]:
+    return [
+        dict(target["coding"])
+        for target in entry.targets
+        if not target["depends"]
+        or (depends is not None and all(depends.get(k) == v for k, v in target["depends"].items()))
+    ]
 
 
 def source_display(map_id: str, code: str) -> str | None:
@@ -393,10 +409,7 @@ def _plan(m: Measurement, kind: str, value: Any, unit: str | None, ucol: str, ct
             hint=f"supported: {', '.join(_TEST_MAPS)}",
             **where(src),
         )
-    codings: list[dict[str, Any]] = []
-    loinc = translate(tmap, m.test_code, src, f"{d}TESTCD", depends={"unit": unit})
-    if loinc is not None:
-        codings.append(loinc)
+    codings: list[dict[str, Any]] = translate_all(tmap, m.test_code, src, f"{d}TESTCD", depends={"unit": unit})
     source_coding: dict[str, Any] = {"system": f"{CDISC_CT}{d}TESTCD", "code": m.test_code}
     name = m.test_name or source_display(tmap, m.test_code)
     if name:
