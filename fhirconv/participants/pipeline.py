@@ -108,7 +108,7 @@ class ParticipantSummary:
                 f"converted {c.converted}, merged {c.merged}, rejected {c.rejected}"
             )
         written = ", ".join(f"{t} {n}" for t, n in sorted(self.resources.items()))
-        out.append(f"resources written: {written or 'none'}")
+        out.append(f"participant resources made: {written or 'none'}")
         for note, n in sorted(self.notes.items()):
             out.append(f"note: {n} × {note}")
         for r in self.rejections:
