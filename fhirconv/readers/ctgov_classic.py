@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fhirconv.errors import InputError
-from fhirconv.readers.ctgov_v2 import NCT_ID
 from fhirconv.readers.jsonaccess import JsonObj, obj, objs, strs, text
 from fhirconv.readers.normalize import (
+    NCT_ID,
     clean_text,
     enum_value,
     enum_values,
     masking,
+    nct_id,
     parse_age,
     parse_bool,
     parse_date,
@@ -121,18 +122,7 @@ def read_classic_study(record: Any) -> Study:
     study_obj = _study_obj(record)
     ps = obj(study_obj, "ProtocolSection", "ProtocolSection")
     ident = obj(ps, "IdentificationModule", "IdentificationModule")
-    nct = text(ident, "NCTId", "IdentificationModule.NCTId")
-    nct = nct.strip() if nct else nct
-    if not nct:
-        raise InputError(
-            "record has no NCT ID",
-            field="IdentificationModule.NCTId",
-            hint="every ClinicalTrials.gov record needs an NCT ID; is this a study record?",
-        )
-    if not NCT_ID.fullmatch(nct):
-        raise InputError(
-            f"malformed NCT ID {nct!r}", field="IdentificationModule.NCTId", hint="an NCT ID is 'NCT' and 8 digits"
-        )
+    nct = nct_id(text(ident, "NCTId", "IdentificationModule.NCTId"), field="IdentificationModule.NCTId")
     study = Study(nct_id=nct)
     _identification(study, ident)
     _status(study, obj(ps, "StatusModule", "StatusModule"))

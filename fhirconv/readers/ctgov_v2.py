@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fhirconv.errors import InputError
 from fhirconv.readers.jsonaccess import JsonObj, obj, objs, strs, text
 from fhirconv.readers.normalize import (
+    NCT_ID,
     clean_text,
     enum_value,
     enum_values,
+    nct_id,
     parse_age,
     parse_bool,
     parse_date,
@@ -43,7 +44,6 @@ from fhirconv.study import (
 
 __all__ = ["NCT_ID", "nct_id_of", "read_v2_study"]
 
-NCT_ID = re.compile(r"NCT\d{8}")
 
 # All text is handed on as plain text: API v2 stores the submitter's text as markdown and
 # backslash-escapes markdown characters ("\\>= 18"); the other formats (XML, classic, page text)
@@ -105,20 +105,7 @@ def read_v2_study(record: Any) -> Study:
         raise InputError(f"expected a study object, got {type(record).__name__}")
     ps = obj(record, "protocolSection", "protocolSection")
     ident = obj(ps, "identificationModule", "identificationModule")
-    nct = text(ident, "nctId", "identificationModule.nctId")
-    nct = nct.strip() if nct else nct
-    if not nct:
-        raise InputError(
-            "record has no NCT ID",
-            field="identificationModule.nctId",
-            hint="every ClinicalTrials.gov record needs an NCT ID; is this a study record?",
-        )
-    if not NCT_ID.fullmatch(nct):
-        raise InputError(
-            f"malformed NCT ID {nct!r}",
-            field="identificationModule.nctId",
-            hint="an NCT ID is 'NCT' and 8 digits",
-        )
+    nct = nct_id(text(ident, "nctId", "identificationModule.nctId"), field="identificationModule.nctId")
 
     study = Study(nct_id=nct)
     _identification(study, ident)

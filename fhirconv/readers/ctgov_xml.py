@@ -52,9 +52,6 @@ from fhirconv.study import (
 )
 
 FORMAT = "ctgov-xml"
-_NCT_RE = re.compile(r"^NCT\d{8}$")
-
-
 def read_xml(data: bytes, source: str) -> Iterator[StudyRecord | ReadFailure]:
     """Yield one StudyRecord per `<clinical_study>` in `data`, or a ReadFailure per record that cannot
     be read (a file that is not well-formed XML, or unsafe, is one ReadFailure for the whole file)."""
@@ -184,24 +181,15 @@ def _yes_no(element: Element, path: str) -> bool | None:
 
 def study_from_element(cs: Element) -> Study:
     """One `<clinical_study>` element → Study (raises InputError naming the field on bad values)."""
-    nct_id = _text(cs, "id_info/nct_id")
-    if nct_id is None:
-        raise InputError(
-            "record has no NCT ID",
-            hint="every <clinical_study> needs <id_info><nct_id>NCT########</nct_id></id_info>",
-            field="id_info/nct_id",
-        )
-    if not _NCT_RE.match(nct_id):
-        raise InputError(
-            f"not an NCT ID: {nct_id!r}",
-            hint="NCT IDs are 'NCT' followed by 8 digits",
-            field="id_info/nct_id",
-            record=nct_id,
-        )
+    nct = nz.nct_id(
+        _text(cs, "id_info/nct_id"),
+        field="id_info/nct_id",
+        hint="every <clinical_study> needs <id_info><nct_id>NCT########</nct_id></id_info>",
+    )
     try:
-        return _study(cs, nct_id)
+        return _study(cs, nct)
     except FhirconvError as exc:
-        raise exc.located(record=nct_id) from None
+        raise exc.located(record=nct) from None
 
 
 def _study(cs: Element, nct_id: str) -> Study:

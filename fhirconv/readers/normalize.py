@@ -360,6 +360,23 @@ def parse_age(text: str | None, *, field: str) -> Age | None:
 # --- text ---------------------------------------------------------------------------------------------
 
 
+NCT_ID = re.compile(r"NCT\d{8}")
+
+
+def nct_id(value: str | None, *, field: str, hint: str | None = None) -> str:
+    """The record's NCT ID, stripped; a missing or malformed one is an InputError naming the field."""
+    nct = value.strip() if value else value
+    if not nct:
+        raise InputError(
+            "record has no NCT ID",
+            field=field,
+            hint=hint or "every ClinicalTrials.gov record needs an NCT ID; is this a study record?",
+        )
+    if not NCT_ID.fullmatch(nct):
+        raise InputError(f"malformed NCT ID {nct!r}", field=field, record=nct, hint="an NCT ID is 'NCT' and 8 digits")
+    return nct
+
+
 def clean_text(text: str | None) -> str | None:
     """CRLF/CR → LF, trailing spaces and surrounding blank lines removed; empty → None."""
     if text is None:
