@@ -62,7 +62,7 @@ def converted(folder: Path, version: FhirVersion) -> list[Any]:
     from fhirconv.readers import read_study
 
     bundles, refused = [], 0
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".json", ".xml", ".txt")):
         try:
             bundles.append(convert_study(read_study(path), version))
         except FhirconvError:
