@@ -200,12 +200,6 @@ def test_convert_of_a_resolved_id_makes_fhir(ctgov: CtgovServer, cache: Path, tm
     assert "NCT06171568" in json.dumps(studies[0]["identifier"])
 
 
-def _convert_takes_ids() -> bool:
-    command = main.commands.get("convert")
-    return isinstance(command, click.Command) and any(p.name == "ctgov_url" for p in command.params)
-
-
-@pytest.mark.skipif(not _convert_takes_ids(), reason="convert does not take NCT IDs yet (lead wires ctgov_options)")
 def test_convert_by_id(ctgov: CtgovServer, cache: Path, tmp_path: Path) -> None:
     out = tmp_path / "bundle.json"
     result = run(ctgov, cache, "convert", "NCT06171568", "--bundle", "collection", "-o", str(out))
@@ -219,10 +213,21 @@ def test_convert_by_id(ctgov: CtgovServer, cache: Path, tmp_path: Path) -> None:
     assert len(ctgov.requests) == 1  # the second conversion used the cache
 
 
-@pytest.mark.skipif(not _convert_takes_ids(), reason="convert does not take NCT IDs yet (lead wires ctgov_options)")
 def test_convert_unknown_id_exits_not_found(ctgov: CtgovServer, cache: Path) -> None:
     result = run(ctgov, cache, "convert", "NCT99999999")
     assert result.exit_code == ExitCode.NOT_FOUND
+
+
+def test_an_unknown_id_among_other_sources_is_one_failed_record(
+    ctgov: CtgovServer, cache: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "bundle.json"
+    result = run(ctgov, cache, "convert", "NCT06171568", "NCT99999999", "-o", str(out))
+    assert result.exit_code == ExitCode.NOT_FOUND
+    assert "error: NCT99999999: " in result.stderr
+    assert result.stderr.splitlines()[-1] == "records read: 2, converted: 1, failed: 1"
+    studies = [e for e in json.loads(out.read_bytes())["entry"] if e["resource"]["resourceType"] == "ResearchStudy"]
+    assert len(studies) == 1
 
 
 def test_a_query_url_on_another_server_is_refused(ctgov: CtgovServer, cache: Path, tmp_path: Path) -> None:

@@ -162,16 +162,16 @@ def convert(
             )
         config, push_opts = pop_server_config(server_and_push), pop_push_options(server_and_push)
         pushing = []
-    sources = tuple(resolve_sources(list(sources), settings=ctgov))
     version = fhir_version
     if participants:
+        sources = tuple(resolve_sources(list(sources), settings=ctgov))
         _convert_participants(
             sources, participants, version, bundle_kind, out_format, output,
             spec=spec, tz=tz, allow_invalid=allow_invalid, quiet=quiet, sink=pushing,
         )
     else:
         _convert_records(sources, version, bundle_kind, out_format, output,
-                         allow_invalid=allow_invalid, quiet=quiet, sink=pushing)
+                         allow_invalid=allow_invalid, quiet=quiet, sink=pushing, ctgov=ctgov)
     if pushing:
         from fhirconv.push import push_bundles
 
@@ -191,8 +191,18 @@ def _convert_records(
     allow_invalid: bool,
     quiet: bool,
     sink: list[tuple[str, dict[str, Any]]] | None,
+    ctgov: CtgovSettings,
 ) -> None:
     summary = Summary()
+    # An NCT ID that cannot be fetched is a failed record like a bad file: the other sources still convert.
+    unfetched: list[tuple[str, FhirconvError]] = []
+    sources = tuple(resolve_sources(list(sources), settings=ctgov, failures=unfetched))
+    for nct_id, exc in unfetched:
+        summary.read += 1
+        summary.failures.append(Failed(nct_id, None, exc))
+        click.echo(f"error: {nct_id}: {exc}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
     per_study = _is_dir_target(output)
     converted: list[Converted] = []  # held only for a combined bundle; per-study output streams
     frozen = False
