@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +70,7 @@ class Rejection:
     row: int
     column: str | None
     reason: str
+    hint: str | None = None
 
 
 @dataclass(slots=True)
@@ -90,9 +91,9 @@ class ParticipantSummary:
             found = self.files[name] = FileCount()
         return found
 
-    def reject(self, src: SourceRef, column: str | None, reason: str) -> None:
+    def reject(self, src: SourceRef, column: str | None, reason: str, hint: str | None = None) -> None:
         self.file(src.file).rejected += 1
-        self.rejections.append(Rejection(src.file, src.row, column, reason))
+        self.rejections.append(Rejection(src.file, src.row, column, reason, hint))
 
     def unbalanced(self) -> list[str]:
         """Files whose reader-side row count does not match what the mapping accounted for."""
@@ -113,7 +114,8 @@ class ParticipantSummary:
             out.append(f"note: {n} × {note}")
         for r in self.rejections:
             col = f", column {r.column}" if r.column else ""
-            out.append(f"rejected: {r.file} row {r.row}{col}: {r.reason}")
+            hint = f" (hint: {r.hint})" if r.hint else ""
+            out.append(f"rejected: {r.file} row {r.row}{col}: {r.reason}{hint}")
         return out
 
 
@@ -140,30 +142,54 @@ def convert_participants(
     mappers = _mappers(version)
     validator = FastValidator(version)
 
+    # The mapping names SDTM variables (ARM, LBSTRESU, ...); a reader that knows the file's own column
+    # for each (read.ParticipantData) lets errors name the column as it is in the user's file.
+    source_column: Callable[[str, str | None], str | None] | None = getattr(data, "source_column", None)
+
     def fail(exc: FhirconvError, src: SourceRef) -> None:
+        if source_column is not None and exc.field is not None:
+            own = source_column(src.file, exc.field)
+            if own != exc.field:
+                if exc.message.startswith(f"{exc.field} "):
+                    exc.message = f"{own}{exc.message[len(exc.field) :]}"
+                exc.field = own
         if on_error == "raise":
             raise exc.located(file=src.file, record=f"row {src.row}")
-        summary.reject(src, exc.field, exc.message)
+        summary.reject(src, exc.field, exc.message, exc.hint)
 
     def reader_rejections(rejected: Sequence[RowRejected]) -> None:
         for rej in rejected:
+            hint = getattr(rej, "hint", None)
             if on_error == "raise":
-                raise InputError(rej.reason, file=rej.source.file, record=f"row {rej.source.row}", field=rej.column)
-            summary.reject(rej.source, rej.column, rej.reason)
+                raise InputError(
+                    rej.reason, file=rej.source.file, record=f"row {rej.source.row}", field=rej.column, hint=hint
+                )
+            summary.reject(rej.source, rej.column, rej.reason, hint)
+
+    participant_files = ", ".join(sorted({p.source.file for p in data.participants})) or "the participant data"
+    rejected_subjects: dict[str, SourceRef] = {}
+
+    def subject_problem(subject_id: str) -> InputError:
+        own = rejected_subjects.get(subject_id)
+        if own is not None:
+            return InputError(f"its subject {subject_id!r} was rejected ({own.file} row {own.row})", field="USUBJID")
+        return InputError(f"unknown subject {subject_id!r} (not in {participant_files})", field="USUBJID")
 
     reader_rejections(data.rejected)
     early = len(data.rejected)
 
     subjects: dict[str, Participant] = {}
     for p in data.participants:
-        if p.subject_id in subjects:
-            fail(InputError(f"duplicate USUBJID {p.subject_id!r}", field="USUBJID"), p.source)
+        first = subjects.get(p.subject_id)
+        if first is not None:
+            where = f"first at {first.source.file} row {first.source.row}"
+            fail(InputError(f"duplicate USUBJID {p.subject_id!r} ({where})", field="USUBJID"), p.source)
             continue
         subjects[p.subject_id] = p
     by_subject: dict[str, list[Disposition]] = {}
     for ds in data.dispositions:
         if ds.subject_id not in subjects:
-            fail(InputError(f"unknown subject {ds.subject_id!r} (not in DM)", field="USUBJID"), ds.source)
+            fail(subject_problem(ds.subject_id), ds.source)
             continue
         by_subject.setdefault(ds.subject_id, []).append(ds)
 
@@ -180,8 +206,10 @@ def convert_participants(
                 validator.validate(item)
         except FhirconvError as exc:
             fail(exc, p.source)
+            rejected_subjects[p.subject_id] = p.source
             for ds in dispositions:
-                summary.reject(ds.source, None, f"its subject {p.subject_id} was rejected")
+                reason = f"its subject {p.subject_id!r} was rejected ({p.source.file} row {p.source.row})"
+                summary.reject(ds.source, None, reason)
             continue
         for item in items:
             summary.resources[item.resource_type] += 1
@@ -196,6 +224,9 @@ def convert_participants(
             if cat and cat not in ("DISPOSITION EVENT", "PROTOCOL MILESTONE"):
                 summary.notes[f"DS {cat} row kept only in the summary (no FHIR element)"] += 1
 
+    for subject_id in rejected_subjects:
+        del subjects[subject_id]  # its observations and adverse events are rejected, naming its row
+
     # The hot loop (one pass per findings row): counts are kept in locals and handed to the summary
     # when a file's run of rows ends, and also if the loop stops early (finally).
     validated: set[int] = set()  # plans (by identity: ctx keeps them) whose shape was fully validated
@@ -207,7 +238,7 @@ def convert_participants(
                 continue
             try:
                 if m.subject_id not in subjects:
-                    raise InputError(f"unknown subject {m.subject_id!r} (not in DM)", field="USUBJID")
+                    raise subject_problem(m.subject_id)
                 item, plan = build_observation(m, ctx)
                 if id(plan) in validated:
                     validator.validate_values(item)
@@ -237,7 +268,7 @@ def convert_participants(
             continue
         try:
             if ae.subject_id not in subjects:
-                raise InputError(f"unknown subject {ae.subject_id!r} (not in DM)", field="USUBJID")
+                raise subject_problem(ae.subject_id)
             out = mappers.map_adverse_event(ae, ctx)
             validator.validate_generic(out)
             summary.resources[out.resource_type] += 1

@@ -9,12 +9,14 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from itertools import chain, groupby
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
+from fhirconv.conceptmaps import load as load_conceptmap
 from fhirconv.conceptmaps import translate
 from fhirconv.errors import FhirconvError, InputError, UsageError
 from fhirconv.participants.records import (
@@ -55,10 +57,11 @@ WHOLE_BATCHES = True
 class _RowError(Exception):
     """A bad value in one row: becomes an InputError (raise) or a RowRejected (collect)."""
 
-    def __init__(self, column: str | None, reason: str) -> None:
+    def __init__(self, column: str | None, reason: str, hint: str | None = None) -> None:
         super().__init__(reason)
         self.column = column
         self.reason = reason
+        self.hint = hint
 
 
 def _number_text(value: float) -> str:
@@ -103,7 +106,22 @@ def _to_date(value: Value, column: str) -> str:
         raise _RowError(
             column, f"{column} value {value!r} is not an ISO 8601 date (YYYY, YYYY-MM, YYYY-MM-DD[Thh:mm[:ss]])"
         )
+    if len(value) >= 10:
+        # The pattern allows day 31 in every month: the calendar decides (2020-02-30 does not exist).
+        try:
+            date.fromisoformat(value[:10])
+        except ValueError:
+            raise _RowError(
+                column, f"{column} value {value!r} is not a valid date (no day {value[8:10]} in {value[:7]})"
+            ) from None
     return value
+
+
+def _code_hint(map_id: str) -> str:
+    """What to do about a code a ConceptMap does not know: its codes when they are few, and the file."""
+    codes = sorted(load_conceptmap(map_id).entries)
+    allowed = f"use one of: {', '.join(codes)}; or " if len(codes) <= 15 else ""
+    return f"{allowed}add it to mappings/conceptmaps/{map_id}.json"
 
 
 class _Column:
@@ -163,7 +181,9 @@ class _Column:
                 return translate(self.spec.translate, text.lower(), field=self.name)["code"]
             except FhirconvError:
                 raise _RowError(
-                    self.name, f"{self.name} value {text!r} is not a code ConceptMap {self.spec.translate} knows"
+                    self.name,
+                    f"{self.name} value {text!r} is not a code ConceptMap {self.spec.translate} knows",
+                    _code_hint(self.spec.translate),
                 ) from None
 
     def assignments(self, value: Value) -> list[tuple[str, Any]]:
@@ -385,15 +405,47 @@ class ParticipantData:
     adverse_events: Iterable[AdverseEventRecord | RowRejected] = ()
     _sources: dict[str, list[_Source]] = field(default_factory=dict)
     _subjects: set[str] = field(default_factory=set)
+    # Subjects whose own participant row was rejected: where that row is, so their other rows say so.
+    _rejected_subjects: dict[str, SourceRef] = field(default_factory=dict)
+    _renamed: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def source_column(self, file: str, column: str | None) -> str | None:
+        """The column of `file` (a file label) that the mapping means when it names SDTM variable
+        `column` (the mapping speaks SDTM: LBSTRESU, ARM, ...): found through the record field the
+        built-in SDTM spec feeds from that variable and the column this file's spec feeds it from."""
+        if column is None:
+            return None
+        found = self._renamed.get((file, column))
+        if found is not None:
+            return found
+        found = column
+        source = next((s for sources in self._sources.values() for s in sources if s.label == file), None)
+        if source is not None and all(c.column != column for c in source.table.columns):
+            record = source.table.record
+            fed: set[str] = {"domain"} if column == "DOMAIN" else set()
+            for table in load_spec("sdtm").of_record(record):
+                fed.update(f for c in table.columns if c.column == column for f in c.fields)
+            own = next((c.column for c in source.table.columns if fed & set(c.fields)), None)
+            found = own or column
+        self._renamed[(file, column)] = found
+        return found
+
+    def _subject_problem(self, subject: str) -> str:
+        """Why a row's subject is not among the participants: its own row was rejected, or it is unknown."""
+        own = self._rejected_subjects.get(subject)
+        if own is not None:
+            return f"its subject {subject!r} was rejected ({own.file} row {own.row})"
+        files = ", ".join(s.label for s in self._by_record("participant")) or "the participant data"
+        return f"unknown subject {subject!r} (not in {files})"
 
     @property
     def layout(self) -> str:
         return self.spec.name
 
-    def _fail(self, src: SourceRef, column: str | None, reason: str) -> RowRejected:
+    def _fail(self, src: SourceRef, column: str | None, reason: str, hint: str | None = None) -> RowRejected:
         if self.on_error == "raise":
-            raise InputError(reason, file=src.file, record=f"row {src.row}", field=column)
-        return RowRejected(src, column, reason)
+            raise InputError(reason, file=src.file, record=f"row {src.row}", field=column, hint=hint)
+        return RowRejected(src, column, reason, hint)
 
     def _rows(self, source: _Source) -> Iterator[tuple[SourceRef, dict[str, Any] | RowRejected]]:
         """(where, field values) per row of one file (see _scan)."""
@@ -509,9 +561,13 @@ class ParticipantData:
                                 shown = ", ".join(f"{table.key[j]}={key[j]!r}" for j in range(len(key)))
                                 raise _RowError(table.key[-1], f"duplicate key {shown}")
                         if check_subject and fields_["subject_id"] not in subjects:
-                            raise _RowError(subject_column, f"unknown subject {fields_['subject_id']!r} (not in DM)")
+                            raise _RowError(subject_column, self._subject_problem(fields_["subject_id"]))
                     except _RowError as exc:
-                        yield src, self._fail(src, exc.column, exc.reason)
+                        if table.record == "participant" and subject_index is not None:
+                            who = raw[subject_index][index]
+                            if who is not None:
+                                self._rejected_subjects.setdefault(_as_text(who), src)
+                        yield src, self._fail(src, exc.column, exc.reason, exc.hint)
                         continue
                     yield src, fields_
             merged = table.record in ("supplemental", "trial_summary", "trial_arm")
@@ -716,7 +772,7 @@ class ParticipantData:
                                 out[key] = (*slot, (name, value or "", label, row_no))
                                 continue
                         src = SourceRef(label, row_no)
-                        self.rejected.append(self._fail(src, failed.column, failed.reason))
+                        self.rejected.append(self._fail(src, failed.column, failed.reason, failed.hint))
                 self.merged_counts[source.label] = count
         return out
 

@@ -131,3 +131,4 @@ class RowRejected:
     source: SourceRef
     column: str | None
     reason: str
+    hint: str | None = None  # what the user can do about it

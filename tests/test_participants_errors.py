@@ -1,0 +1,167 @@
+"""Participant errors a user can act on: the file's own column names, hints, no false follow-on errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fhirconv.errors import InputError
+from fhirconv.participants.pipeline import ParticipantSummary, convert_participants
+from fhirconv.participants.read import read_participants
+from fhirconv.study import ArmGroup, Study
+from fhirconv.versions import FhirVersion
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "NCT04382547" / "participants"
+STUDY = Study(nct_id="NCT04382547", arm_groups=[ArmGroup("mesenchymal stem cells"), ArmGroup("control")])
+
+
+def _layout(tmp_path: Path, layout: str) -> Path:
+    folder = tmp_path / layout
+    shutil.copytree(EXAMPLE / layout, folder)
+    return folder
+
+
+def _edit(path: Path, row: int, old: str, new: str) -> None:
+    """Replace `old` by `new` in data row `row` (1-based, header not counted) of a CSV file."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert old in lines[row], (old, lines[row])
+    lines[row] = lines[row].replace(old, new)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _summary(folder: Path) -> ParticipantSummary:
+    summary = ParticipantSummary()
+    data = read_participants(folder, on_error="collect")
+    list(convert_participants(data, STUDY, FhirVersion.R4, summary=summary, on_error="collect"))
+    return summary
+
+
+def _rows(summary: ParticipantSummary) -> list[tuple[str, int, str | None, str]]:
+    return [(r.file, r.row, r.column, r.reason) for r in summary.rejections]
+
+
+# --- 1. the user's own column names, with a hint ---
+
+
+def test_simple_csv_unknown_arm_names_the_arm_column(tmp_path: Path) -> None:
+    folder = _layout(tmp_path, "simple")
+    _edit(folder / "participants.csv", 1, "MSC,mesenchymal stem cells", "MSC,x")
+    summary = _summary(folder)
+    first = summary.rejections[0]
+    assert (first.file, first.row, first.column) == ("participants.csv", 1, "actual_arm")
+    assert "arm 'x' is not an arm of study NCT04382547 (arms: control, mesenchymal stem cells)" in first.reason
+    assert first.hint
+    _edit(folder / "participants.csv", 1, "mesenchymal stem cells,MSC,x", "x,MSC,")
+    assert _summary(folder).rejections[0].column == "arm"
+
+
+def test_simple_csv_unknown_unit_names_the_unit_column_and_the_map_to_extend(tmp_path: Path) -> None:
+    folder = _layout(tmp_path, "simple")
+    _edit(folder / "observations.csv", 1, "10^9/L", "furlongs")
+    summary = _summary(folder)
+    assert _rows(summary) == [
+        ("observations.csv", 1, "unit", "unit value 'furlongs' is not in ConceptMap sdtm-unit-ucum")
+    ]
+    hint = summary.rejections[0].hint
+    assert hint is not None
+    assert "mappings/conceptmaps/sdtm-unit-ucum.json" in hint
+    assert "(hint: add it to mappings/conceptmaps/sdtm-unit-ucum.json" in summary.lines()[-1]
+
+
+def test_raise_mode_names_the_users_column_too(tmp_path: Path) -> None:
+    folder = _layout(tmp_path, "simple")
+    _edit(folder / "observations.csv", 1, "10^9/L", "furlongs")
+    data = read_participants(folder)
+    with pytest.raises(InputError) as info:
+        list(convert_participants(data, STUDY, FhirVersion.R4))
+    error = info.value
+    assert (error.file, error.record, error.field) == ("observations.csv", "row 1", "unit")
+    assert error.message.startswith("unit value 'furlongs'")
+    assert error.hint is not None
+    assert "sdtm-unit-ucum.json" in error.hint
+
+
+def test_sdtm_keeps_sdtm_column_names(tmp_path: Path) -> None:
+    folder = _layout(tmp_path, "sdtm")
+    _edit(folder / "lb.csv", 1, "10^9/L", "furlongs")
+    first = _summary(folder).rejections[0]
+    assert (first.file, first.row, first.column) == ("lb.csv", 1, "LBSTRESU")
+    assert first.reason.startswith("LBSTRESU value 'furlongs'")
+
+
+def test_unknown_code_read_from_the_file_lists_the_allowed_words(tmp_path: Path) -> None:
+    folder = _layout(tmp_path, "simple")
+    _edit(folder / "participants.csv", 2, ",female,", ",femme,")
+    data = read_participants(folder, on_error="collect")
+    rejected = [r for r in data.rejected if r.source.file == "participants.csv"]
+    assert [(r.source.row, r.column) for r in rejected] == [(2, "sex")]
+    assert rejected[0].hint == (
+        "use one of: female, male, undifferentiated, unknown; or add it to mappings/conceptmaps/simplecsv-sex.json"
+    )
+
+
+# --- 2. rows of a rejected subject say so, naming the subject's row; unknown subjects name the file ---
+
+
+@pytest.mark.parametrize(
+    ("layout", "file", "column", "subject_column", "others"),
+    [
+        ("simple", "participants.csv", "start_date", "subject_id", {"observations.csv", "adverse_events.csv"}),
+        ("sdtm", "dm.csv", "RFSTDTC", "USUBJID", {"lb.csv", "vs.csv", "mb.csv", "re.csv", "ae.csv", "ds.csv"}),
+    ],
+)
+def test_rows_of_a_subject_rejected_by_the_reader_name_its_row(
+    tmp_path: Path, layout: str, file: str, column: str, subject_column: str, others: set[str]
+) -> None:
+    folder = _layout(tmp_path, layout)
+    _edit(folder / file, 2, "2020-06-27,2020-07-17", "2020-06-32,2020-07-17")
+    rows = _rows(_summary(folder))
+    assert rows[0][:3] == (file, 2, column)
+    follow = rows[1:]
+    assert len(follow) > 30
+    assert {r[3] for r in follow} == {f"its subject 'MSC2-002' was rejected ({file} row 2)"}
+    assert {r[2] for r in follow} == {subject_column}
+    assert {r[0] for r in follow} >= others
+
+
+def test_rows_of_a_subject_rejected_by_the_mapping_name_its_row(tmp_path: Path) -> None:
+    folder = _layout(tmp_path, "simple")
+    _edit(folder / "participants.csv", 2, "control,CTRL,control", "other,CTRL,other")
+    summary = _summary(folder)
+    rows = _rows(summary)
+    assert rows[0][:3] == ("participants.csv", 2, "arm")
+    follow = rows[1:]
+    assert {r[3] for r in follow} == {"its subject 'MSC2-002' was rejected (participants.csv row 2)"}
+    files = {r[0] for r in follow}
+    assert files == {"participants.csv (dispositions)", "observations.csv", "adverse_events.csv"}
+    # Every row is still accounted for.
+    assert summary.unbalanced() == []
+
+
+def test_unknown_subject_names_the_participant_file(tmp_path: Path) -> None:
+    folder = _layout(tmp_path, "simple")
+    _edit(folder / "observations.csv", 3, "MSC2-001", "MSC2-999")
+    assert _rows(_summary(folder)) == [
+        ("observations.csv", 3, "subject_id", "unknown subject 'MSC2-999' (not in participants.csv)")
+    ]
+
+
+# --- 3. an impossible calendar date is a date error on the column, not a FHIR model message ---
+
+
+@pytest.mark.parametrize("value", ["2020-02-30", "2021-02-29", "2020-04-31T10:00"])
+def test_impossible_date_is_named_like_other_date_errors(tmp_path: Path, value: str) -> None:
+    folder = _layout(tmp_path, "sdtm")
+    _edit(folder / "dm.csv", 1, "2020-12-02,2020-12-22", f"{value},2020-12-22")
+    rows = _rows(_summary(folder))
+    assert rows[0][:3] == ("dm.csv", 1, "RFSTDTC")
+    assert rows[0][3].startswith(f"RFSTDTC value {value!r} is not a valid date")
+    assert "period" not in rows[0][3]
+
+
+def test_leap_day_is_a_valid_date(tmp_path: Path) -> None:
+    folder = _layout(tmp_path, "sdtm")
+    _edit(folder / "dm.csv", 1, "2020-12-02,2020-12-22", "2020-02-29,2020-12-22")
+    assert _summary(folder).rejections == []
