@@ -5,7 +5,8 @@ Reads ../shared/ctgov-corpus when present (else tests/data/ctgov-corpus). Prints
 figures, the time a bare json parse-and-dump of the same records takes (the floor for any converter),
 the first round (cold: model classes built, caches empty) apart from the later ones, and peak RSS after
 the first and after the last round: memory is flat in the number of records when the two agree.
-A record that fails is reported (file, record, error) and counted; the run goes on and exits 1.
+A record that fails (or is read twice) is reported (file, record, error) and counted; the run goes on and
+exits 1. A defect (an exception that is not a FhirconvError) stops the run with its traceback.
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fhirconv.bundle import build_bundle
-from fhirconv.convert import map_study
+from fhirconv.convert import Converted, Summary, convert_records
 from fhirconv.errors import FhirconvError
-from fhirconv.readers import read_sources
-from fhirconv.study import StudyRecord
 from fhirconv.versions import FhirVersion
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,24 +66,24 @@ def _peak_mib() -> float:
 
 
 def _round(files: list[Path], version: FhirVersion) -> Round:
+    # Through the library's pipeline (read → map → model check), as the CLI converts, then the bundle and
+    # its JSON text. One run per file: the corpus holds some studies in two formats, and a single run would
+    # skip the second as a duplicate.
     out = Round()
     t0 = time.process_time()
-    for item in read_sources(str(p) for p in files):
-        if not isinstance(item, StudyRecord):
-            out.failures.append(str(item.error))  # names file and record already
+    results = (r for p in files for r in convert_records([str(p)], version, Summary()))
+    for result in results:
+        if not isinstance(result, Converted):
+            out.failures.append(result.describe())  # names file and record
             continue
         try:
-            items = map_study(item.study, version)  # includes the fhir.resources model check
-            bundle = build_bundle(items, kind="transaction", version=version)
+            bundle = build_bundle(result.items, kind="transaction", version=version)
             json.dumps(bundle, ensure_ascii=False)
         except FhirconvError as exc:
-            out.failures.append(str(exc.located(file=item.source, record=item.study.nct_id)))
-            continue
-        except Exception as exc:  # a defect, but a benchmark reports every failure and carries on
-            out.failures.append(f"{item.source}: record {item.study.nct_id}: {type(exc).__name__}: {exc}")
+            out.failures.append(str(exc.located(file=result.record.source, record=result.key)))
             continue
         out.records += 1
-        out.resources += len(items)
+        out.resources += len(result.items)
     out.cpu = time.process_time() - t0
     return out
 
@@ -103,8 +102,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--fhir-version", default="R4")
     parser.add_argument("--freeze-gc", action="store_true",
-                        help="gc.freeze() after the first round (what a long-running host could do once its "
-                             "model classes are loaded); off by default, as the CLI does not do it")
+                        help="gc.freeze() after the first round (the CLI freezes after its first record, once the "
+                             "model classes are loaded); off by default, so figures compare with earlier runs")
     args = parser.parse_args()
     version = FhirVersion.parse(args.fhir_version)
     files = _files(args.corpus or _corpus())
