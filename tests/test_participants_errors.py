@@ -165,3 +165,134 @@ def test_leap_day_is_a_valid_date(tmp_path: Path) -> None:
     folder = _layout(tmp_path, "sdtm")
     _edit(folder / "dm.csv", 1, "2020-12-02,2020-12-22", "2020-02-29,2020-12-22")
     assert _summary(folder).rejections == []
+
+
+# --- 4.-6. unreadable CSV: the right row, and what to do ---
+
+
+def _participants(folder: Path, data: bytes) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "participants.csv").write_bytes(data)
+    return folder
+
+
+@pytest.mark.parametrize("rows_before", [1, 5000])  # in the first block decoded with the header, and later
+def test_encoding_error_in_a_data_row_names_that_row(tmp_path: Path, rows_before: int) -> None:
+    lines = ["subject_id,sex,arm"] + [f"S{i},male,control" for i in range(rows_before)] + ["S-x,male,Café"]
+    folder = _participants(tmp_path / "p", "\n".join([*lines, "S-y,male,control", ""]).encode("cp1252"))
+    with pytest.raises(InputError) as info:
+        read_participants(folder)
+    error = info.value
+    assert (error.file, error.record) == ("participants.csv", f"row {rows_before + 1}")
+    assert error.message == f"not UTF-8 text: byte 0xe9 at position {len('S-x,male,Caf') + 1} of line {rows_before + 2}"
+    assert error.hint is not None
+    assert error.hint.startswith("save the file as UTF-8")
+
+
+def test_encoding_error_in_the_header_names_the_header(tmp_path: Path) -> None:
+    folder = _participants(tmp_path / "p", "subject_id,sex,arm,née\nS1,male,control,\n".encode("cp1252"))
+    with pytest.raises(InputError) as info:
+        read_participants(folder)
+    assert info.value.record == "header"
+    assert "not UTF-8 text" in info.value.message
+
+
+def test_unclosed_quote_is_named_with_its_row(tmp_path: Path) -> None:
+    text = 'subject_id,sex,arm\nS1,male,control\nS2,female,"control\nS3,male,control\nS4,male,control\n'
+    folder = _participants(tmp_path / "p", text.encode())
+    with pytest.raises(InputError) as info:
+        read_participants(folder)
+    error = info.value
+    assert (error.record, error.message) == ("row 2", "unterminated quoted field starting at row 2")
+    assert error.hint is not None
+    assert "quote" in error.hint
+
+
+def test_a_closed_quote_over_several_lines_is_a_value(tmp_path: Path) -> None:
+    text = 'subject_id,sex,arm,race\nS1,male,control,\nS2,female,control,"two\nlines"\n'
+    data = read_participants(_participants(tmp_path / "p", text.encode()))
+    assert [p.race for p in data.participants] == [None, "two\nlines"]
+
+
+def test_mid_file_unclosed_quote_closed_by_a_later_one(tmp_path: Path) -> None:
+    text = 'subject_id,sex,arm\nS1,male,"control\nS2,female,control",x\nS3,male,control\n'
+    with pytest.raises(InputError, match="unterminated quoted field starting at row 1"):
+        read_participants(_participants(tmp_path / "p", text.encode()))
+
+
+def test_a_row_with_too_few_values_is_still_said_so(tmp_path: Path) -> None:
+    folder = _participants(tmp_path / "p", b"subject_id,sex,arm\nS1,male,control\nS2,female\n")
+    with pytest.raises(InputError, match="2 values where the header has 3 columns") as info:
+        read_participants(folder)
+    assert info.value.record == "row 2"
+
+
+@pytest.mark.parametrize(("separator", "name"), [(";", "semicolon"), ("\t", "tab")])
+def test_semicolon_or_tab_separated_file_is_told_to_use_commas(tmp_path: Path, separator: str, name: str) -> None:
+    text = separator.join(["subject_id", "sex", "arm"]) + "\n" + separator.join(["S1", "male", "control"]) + "\n"
+    folder = _participants(tmp_path / "p", text.encode())
+    with pytest.raises(InputError, match="required column subject_id is missing") as info:
+        read_participants(folder)
+    assert info.value.hint is not None
+    assert info.value.hint.startswith(f"the file must be comma-separated: its header looks {name}-separated")
+
+
+def test_a_merely_missing_column_keeps_the_layout_hint(tmp_path: Path) -> None:
+    folder = _participants(tmp_path / "p", b"subject_id,sex,note\nS1,male,a;b\n")
+    with pytest.raises(InputError, match="required column arm is missing") as info:
+        read_participants(folder)
+    assert info.value.hint is not None
+    assert "comma-separated" not in info.value.hint
+
+
+# --- 7. a duplicate key names the row of its first occurrence ---
+
+
+def test_duplicate_key_names_the_first_row(tmp_path: Path) -> None:
+    folder = _layout(tmp_path, "simple")
+    lines = (folder / "observations.csv").read_text(encoding="utf-8").splitlines()
+    lines.insert(8, lines[3])  # data row 3 again, as data row 8
+    (folder / "observations.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows = _rows(_summary(folder))
+    assert rows == [
+        (
+            "observations.csv",
+            8,
+            "seq",
+            "duplicate key subject_id='MSC2-001', category='laboratory', seq='3' (first at row 3)",
+        )
+    ]
+
+
+def test_duplicate_subject_names_the_first_row(tmp_path: Path) -> None:
+    folder = _layout(tmp_path, "simple")
+    lines = (folder / "participants.csv").read_text(encoding="utf-8").splitlines()
+    lines.append(lines[2])
+    (folder / "participants.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows = _rows(_summary(folder))
+    assert rows[0] == ("participants.csv", 33, "subject_id", "duplicate key subject_id='MSC2-002' (first at row 2)")
+
+
+def test_duplicate_far_from_the_first_names_the_first_row(tmp_path: Path) -> None:
+    """Rows of one subject far apart (its keys already in the hash runs): the first row is still named."""
+    folder = _layout(tmp_path, "sdtm")
+    lines = ["USUBJID,LBSEQ,LBTESTCD,LBSTRESN"]
+    for seq in range(1, 40):
+        lines += [f"MSC2-001,{seq},WBC,1", f"MSC2-002,{seq},WBC,1"]
+    lines.append("MSC2-001,17,WBC,1")  # row 79: same key as row 33
+    (folder / "lb.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = read_participants(folder, on_error="collect")
+    rejected = [m for m in data.measurements if not hasattr(m, "subject_id")]
+    assert [(r.source.row, r.reason) for r in rejected] == [  # type: ignore[union-attr]
+        (79, "duplicate key USUBJID='MSC2-001', LBSEQ='17' (first at row 33)")
+    ]
+
+
+def test_duplicate_qualifier_names_the_first_row(tmp_path: Path) -> None:
+    folder = _layout(tmp_path, "sdtm")
+    supp = ["STUDYID,RDOMAIN,USUBJID,IDVAR,IDVARVAL,QNAM,QLABEL,QVAL"]
+    supp += [f"S,LB,MSC2-001,LBSEQ,{seq},LBX,X,{seq}" for seq in (1, 2)]
+    supp.append("S,LB,MSC2-001,LBSEQ,1,LBX,X,again")
+    (folder / "supplb.csv").write_text("\n".join(supp) + "\n", encoding="utf-8")
+    reasons = [r.reason for r in _summary(folder).rejections]
+    assert reasons == ["duplicate qualifier LBX for MSC2-001 LBSEQ=1 (first at row 1)"]

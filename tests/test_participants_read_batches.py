@@ -95,13 +95,16 @@ def test_keys_seen_many_agrees_with_seen_row_by_row() -> None:
             subject = f"S{rng.randint(0, 4)}" if rng.random() < 0.2 else f"S{len(rows) // 10}"
             rows.append((subject, (subject, float(rng.randint(0, 25)))))
         one, many = _Keys(), _Keys()
-        expected = [i for i, (subject, key) in enumerate(rows) if one.seen(subject, key)]
-        got: list[int] = []
+        # Row numbers as a file gives them (1-based); each duplicate is told with its key's first row.
+        expected = {i: first for i, (subject, key) in enumerate(rows) if (first := one.seen(subject, key, i + 1))}
+        assert all(rows[first - 1][1] == rows[i][1] for i, first in expected.items())
+        got: dict[int, int] = {}
         start = 0
         while start < len(rows):
             size = rng.randint(1, 12)
             part = rows[start : start + size]
-            got.extend(start + i for i in sorted(many.seen_many([s for s, _ in part], [k for _, k in part])))
+            found = many.seen_many([s for s, _ in part], [k for _, k in part], range(start + 1, start + len(part) + 1))
+            got.update((start + i, first) for i, first in found.items())
             start += size
         assert got == expected
 

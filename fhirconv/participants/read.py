@@ -48,6 +48,8 @@ _RECORD_CLASSES: dict[str, type] = {
 }
 # SUPP-- qualifiers that have a record field of their own; the others land in `extra` by QNAM.
 _SUPP_FIELDS = {"AETRTEM": "treatment_emergent"}
+# Separators a CSV header may have been saved with instead of commas (spreadsheets in many locales).
+_SEPARATORS = ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"))
 _CACHE_LIMIT = 8192  # distinct values remembered per column: bounded, so memory stays flat on huge files
 # Records of batches that pass every check are built from whole batches; False takes the row-by-row
 # path for every row (the tests compare the two).
@@ -229,60 +231,68 @@ class _Column:
 
 
 class _Keys:
-    """Duplicate-key detection with memory close to flat: exact keys for the current run of rows of one
-    subject (SDTM files are sorted by subject), 8-byte key hashes for runs already passed, kept per
-    subject as a few sorted arrays (merged as they grow, so files not sorted by subject stay fast)."""
+    """Duplicate-key detection with memory close to flat: exact keys (with the row each came from) for
+    the current run of rows of one subject (SDTM files are sorted by subject), 8-byte key hashes and
+    their rows for runs already passed, kept per subject as a few sorted arrays (merged as they grow,
+    so files not sorted by subject stay fast). A duplicate is told by the row of its first occurrence."""
 
     def __init__(self) -> None:
         self.subject: object = None
-        self.current: set[tuple[Value, ...]] = set()
-        self.done: dict[object, list[array[int]]] = {}
+        self.current: dict[tuple[Value, ...], int] = {}
+        self.done: dict[object, list[tuple[array[int], array[int]]]] = {}
 
     def _close(self) -> None:
         runs = self.done.setdefault(self.subject, [])
-        run = array("q", sorted(hash(k) for k in self.current))
+        pairs = sorted(zip(map(hash, self.current), self.current.values(), strict=True))
         # Merge while the newest run is at least as big as the one before: O(log n) runs per subject.
-        while runs and len(runs[-1]) <= len(run):
-            run = array("q", sorted(runs.pop() + run))
-        runs.append(run)
+        while runs and len(runs[-1][0]) <= len(pairs):
+            hashes, rows = runs.pop()
+            pairs = sorted([*zip(hashes, rows, strict=True), *pairs])
+        runs.append((array("q", [h for h, _ in pairs]), array("q", [r for _, r in pairs])))
 
     def _switch(self, subject: object) -> None:
         if self.current:
             self._close()
         self.subject = subject
-        self.current = set()
+        self.current = {}
 
-    def seen(self, subject: object, key: tuple[Value, ...]) -> bool:
+    def seen(self, subject: object, key: tuple[Value, ...], row: int) -> int:
+        """The row where `key` first came for this subject, or 0 when it is new (then it is `row`'s)."""
         if subject != self.subject:
             self._switch(subject)
-        if key in self.current:
-            return True
-        self.current.add(key)
+        first = self.current.get(key)
+        if first is not None:
+            return first
         runs = self.done.get(subject)
         if runs:
             h = hash(key)
-            for run in runs:
-                i = bisect_left(run, h)
-                if i < len(run) and run[i] == h:
-                    return True
-        return False
+            for hashes, rows in runs:
+                i = bisect_left(hashes, h)
+                if i < len(hashes) and hashes[i] == h:
+                    self.current[key] = rows[i]
+                    return rows[i]
+        self.current[key] = row
+        return 0
 
-    def seen_many(self, subjects: list[Value], keys: list[tuple[Value, ...]]) -> set[int]:
-        """The indexes of the rows whose key was seen before, as `seen` row by row would tell them.
+    def seen_many(self, subjects: list[Value], keys: list[tuple[Value, ...]], rows: Sequence[int]) -> dict[int, int]:
+        """The indexes of the rows whose key was seen before, with the row where it first came, as
+        `seen` row by row would tell them.
 
         A run of one subject whose keys are all new (the usual case) is added as a whole, in C."""
-        duplicates: set[int] = set()
+        duplicates: dict[int, int] = {}
         start = 0
         for subject, group in groupby(subjects):
             end = start + sum(1 for _ in group)
             if subject != self.subject:
                 self._switch(subject)
-            run = keys[start:end]
-            new = set(run)
-            if len(new) == len(run) and self.current.isdisjoint(new) and not self.done.get(subject):
-                self.current |= new
+            new = dict(zip(keys[start:end], rows[start:end], strict=True))
+            if len(new) == end - start and self.current.keys().isdisjoint(new) and not self.done.get(subject):
+                self.current.update(new)
             else:
-                duplicates.update(i for i in range(start, end) if self.seen(subject, keys[i]))
+                for i in range(start, end):
+                    first = self.seen(subject, keys[i], rows[i])
+                    if first:
+                        duplicates[i] = first
             start = end
         return duplicates
 
@@ -520,14 +530,14 @@ class ParticipantData:
                     if None in values or "" in values:
                         for index in [i for i, v in enumerate(values) if v is None or v == ""]:
                             errors.setdefault(index, blank)
-                duplicates: set[int] | None = None
+                duplicates: dict[int, int] | None = None
                 if wholesale and not errors:
                     if key_index:
                         subject_values: list[Value] = (
                             raw[subject_index] if subject_index is not None else [None] * len(numbers)
                         )
                         key_values = list(zip(*(raw[k] for k in key_index), strict=True))
-                        duplicates = keys.seen_many(subject_values, key_values)
+                        duplicates = keys.seen_many(subject_values, key_values, numbers)
                     unknown = check_subject and not subjects.issuperset(slots[subject_slot])  # type: ignore[index]
                     if not duplicates and not unknown:
                         count += len(numbers)
@@ -557,9 +567,12 @@ class ParticipantData:
                         if key_index:
                             key = tuple([raw[k][index] for k in key_index])
                             subject = raw[subject_index][index] if subject_index is not None else None
-                            if index in duplicates if duplicates is not None else keys.seen(subject, key):
+                            first = (
+                                duplicates.get(index, 0) if duplicates is not None else keys.seen(subject, key, row_no)
+                            )
+                            if first:
                                 shown = ", ".join(f"{table.key[j]}={key[j]!r}" for j in range(len(key)))
-                                raise _RowError(table.key[-1], f"duplicate key {shown}")
+                                raise _RowError(table.key[-1], f"duplicate key {shown} (first at row {first})")
                         if check_subject and fields_["subject_id"] not in subjects:
                             raise _RowError(subject_column, self._subject_problem(fields_["subject_id"]))
                     except _RowError as exc:
@@ -594,11 +607,14 @@ class ParticipantData:
             if spec.column in present:
                 out.append(_Column(spec, source.table))
             elif spec.required:
+                hint = f"the {self.spec.name} layout needs it in table {source.table.name}; see mappings/specs/"
+                required = [c.column for c in source.table.columns if c.required]
+                header = ",".join(handle.columns)
+                separator = next((name for sep, name in _SEPARATORS if sep in header), None)
+                if separator is not None and not present.intersection(required):
+                    hint = f"the file must be comma-separated: its header looks {separator}-separated ({header[:60]!r})"
                 raise InputError(
-                    f"required column {spec.column} is missing",
-                    file=source.label,
-                    field=spec.column,
-                    hint=f"the {self.spec.name} layout needs it in table {source.table.name}; see mappings/specs/",
+                    f"required column {spec.column} is missing", file=source.label, field=spec.column, hint=hint
                 )
         return out
 
@@ -745,7 +761,11 @@ class ParticipantData:
                             if slot is None:
                                 out[key] = ((name, value or "", label, row_no),)
                             elif any(q[0] == name for q in slot):
-                                reason = f"duplicate qualifier {name} for {subject} {key_name}={ids[index]}"
+                                first = next(q[3] for q in slot if q[0] == name)
+                                reason = (
+                                    f"duplicate qualifier {name} for {subject} {key_name}={ids[index]} "
+                                    f"(first at row {first})"
+                                )
                                 src = SourceRef(label, row_no)
                                 self.rejected.append(self._fail(src, self._feeder(supp, "name"), reason))
                             else:
@@ -766,7 +786,11 @@ class ParticipantData:
                             key = (subject, seqs[id_value])
                             slot = out.get(key, ())
                             if any(q[0] == name for q in slot):
-                                reason = f"duplicate qualifier {name} for {subject} {id_var}={id_value}"
+                                first = next(q[3] for q in slot if q[0] == name)
+                                reason = (
+                                    f"duplicate qualifier {name} for {subject} {id_var}={id_value} "
+                                    f"(first at row {first})"
+                                )
                                 failed = _RowError(self._feeder(supp, "name"), reason)
                             else:
                                 out[key] = (*slot, (name, value or "", label, row_no))

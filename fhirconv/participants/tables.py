@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator, Sequence
@@ -41,6 +42,7 @@ class Table:
         self._xpt: XptReader | None = None
         self._csv: Iterator[list[str]] | None = None
         self._text: io.TextIOWrapper | None = None
+        self._encoding = ""
         lower = self.name.lower()
         if lower.endswith((".xpt", ".xpt.gz")):
             self._xpt = XptReader(self.path, encoding=encoding or "cp1252")
@@ -53,11 +55,16 @@ class Table:
             )
 
     def _open_csv(self, encoding: str) -> None:
+        self._encoding = encoding
         self._text = io.TextIOWrapper(open_binary(self.path), encoding=encoding, newline="")
         self._csv = csv.reader(self._text)
         try:
             header = next(self._csv, None)
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except UnicodeDecodeError as exc:
+            # Text is decoded a block at a time: the bad byte may lie in any row of the first block.
+            self.close()
+            raise self._decode_error(exc) from exc
+        except csv.Error as exc:
             self.close()
             raise self._error(f"cannot read the header: {exc}", 0) from exc
         if not header or not any(h.strip() for h in header):
@@ -77,6 +84,40 @@ class Table:
             file=self.name,
             record=f"row {row}" if row else "header",
             hint="save the file as UTF-8 CSV with one header row" if self._csv is not None else None,
+        )
+
+    def _unterminated(self, row: int) -> InputError:
+        return InputError(
+            f"unterminated quoted field starting at row {row}",
+            file=self.name,
+            record=f"row {row}",
+            hint='close the quote; a quote inside a quoted value is written twice ("")',
+        )
+
+    def _ends_in_quote(self) -> bool:
+        """Whether the file ends inside a quoted value (read again, strictly: only asked when the last
+        row holds a line break, which a quote never closed leaves there)."""
+        with io.TextIOWrapper(open_binary(self.path), encoding=self._encoding, newline="") as text:
+            try:
+                for _ in csv.reader(text, strict=True):
+                    pass
+            except csv.Error as exc:
+                return "end of data" in str(exc)  # (not another quoting fault elsewhere in the file)
+        return False
+
+    def _decode_error(self, exc: UnicodeDecodeError) -> InputError:
+        """The error for bytes that are not text in the file's encoding, naming the line they are on."""
+        name = "UTF-8" if self._encoding.replace("_", "-").lower().startswith("utf-8") else self._encoding
+        hint = f"save the file as {name}" if name == "UTF-8" else f"save the file as {name} or UTF-8"
+        found = _undecodable(self.path, self._encoding)
+        if found is None:  # pragma: no cover - the decoder failed above, so some line fails here
+            return InputError(f"the file is not {name} text: {exc.reason}", file=self.name, hint=hint)
+        line, column, byte = found
+        return InputError(
+            f"not {name} text: byte 0x{byte:02x} at position {column} of line {line}",
+            file=self.name,
+            record=f"row {line - 1}" if line > 1 else "header",
+            hint=f"{hint} (it looks like another encoding, e.g. Windows-1252)" if name == "UTF-8" else hint,
         )
 
     def _wanted(self, columns: list[str] | None) -> list[str]:
@@ -112,11 +153,16 @@ class Table:
             try:
                 # extend keeps the rows read before a failing one: the error's row number stays exact.
                 rows.extend(islice(reader, _CSV_BATCH))
-            except (UnicodeDecodeError, csv.Error) as exc:
+            except UnicodeDecodeError as exc:
+                raise self._decode_error(exc) from exc
+            except csv.Error as exc:
                 raise self._error(f"cannot read the row: {exc}", done + len(rows) + 1) from exc
             if not rows:
                 return
             first, done = done + 1, done + len(rows)
+            if len(rows) < _CSV_BATCH and any("\n" in v or "\r" in v for v in rows[-1]) and self._ends_in_quote():
+                # The last batch: a quote never closed took every line after it into the last row.
+                raise self._unterminated(done)
             if len(set(map(len, rows))) == 1 and len(rows[0]) == width:
                 yield range(first, done + 1), rows
                 continue
@@ -126,6 +172,9 @@ class Table:
                 if len(raw) != width:
                     if not raw:
                         continue  # an empty line holds no record; numbering still follows the file's lines
+                    if any("\n" in v or "\r" in v for v in raw):
+                        # A quote opened and not closed on its line takes the following lines into one value.
+                        raise self._unterminated(row_no)
                     raise self._error(f"{len(raw)} values where the header has {width} columns", row_no)
                 numbers.append(row_no)
                 kept.append(raw)
@@ -182,6 +231,18 @@ def _csv_columns(rows: list[list[str]], index: list[int]) -> list[list[Value]]:
             distinct[cell] = cell.strip() or None
         columns.append(list(map(distinct.__getitem__, cells)))
     return columns
+
+
+def _undecodable(path: Path, encoding: str) -> tuple[int, int, int] | None:
+    """(line number, byte position in the line, byte) of the first bytes that are not `encoding` text."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with open_binary(path) as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError as exc:
+                return number, exc.start + 1, line[exc.start] if exc.start < len(line) else 0
+    return None
 
 
 def open_table(path: str | Path, *, encoding: str | None = None) -> Table:
