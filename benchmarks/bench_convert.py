@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fhirconv.bundle import build_bundle
+from fhirconv.bundle import build_bundle, dumps
 from fhirconv.convert import Converted, Summary, convert_records
 from fhirconv.errors import FhirconvError
 from fhirconv.versions import FhirVersion
@@ -67,8 +67,8 @@ def _peak_mib() -> float:
 
 def _round(files: list[Path], version: FhirVersion) -> Round:
     # Through the library's pipeline (read → map → model check), as the CLI converts, then the bundle and
-    # its JSON text. One run per file: the corpus holds some studies in two formats, and a single run would
-    # skip the second as a duplicate.
+    # its JSON text as the CLI writes it (bundle.dumps). One run per file: the corpus holds some studies in
+    # two formats, and a single run would skip the second as a duplicate.
     out = Round()
     t0 = time.process_time()
     results = (r for p in files for r in convert_records([str(p)], version, Summary()))
@@ -78,7 +78,7 @@ def _round(files: list[Path], version: FhirVersion) -> Round:
             continue
         try:
             bundle = build_bundle(result.items, kind="transaction", version=version)
-            json.dumps(bundle, ensure_ascii=False)
+            dumps(bundle)
         except FhirconvError as exc:
             out.failures.append(str(exc.located(file=result.record.source, record=result.key)))
             continue

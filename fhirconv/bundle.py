@@ -122,21 +122,30 @@ def build_bundle(items: Iterable[Keyed], *, kind: BundleKind, version: FhirVersi
 # The text must stay json.dumps(indent=2, ensure_ascii=False)'s, byte for byte. orjson writes the same layout,
 # escapes and shortest float digits, except where it refuses (integers beyond 64 bits, keys that are not
 # strings, lone surrogates, nesting deeper than 255; subclasses of str/int/dict/list, dataclasses and datetimes
-# are passed to `default`, which refuses them) or where the pattern below finds its trace: a float json writes
+# are passed to `default`, which refuses them) or where a value token shows it (below): a float json writes
 # with an exponent (below 1e-4, orjson writes 0.0000...; from 1e16 on, both use an exponent but spell it
 # differently) and NaN or infinity (orjson: null). Those go to json.dumps (so does None, also null: it costs
-# time, never bytes). tests/test_mapping_dumps.py checks
-# both ways agree on the corpus and on each of these cases.
+# time, never bytes). tests/test_mapping_dumps.py checks both ways agree on the corpus and on each case.
 _ORJSON_OPTIONS = (
-    orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_DATETIME
+    orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 )
-# A value, not text in a string: a string ends in a quote, and a raw line break never occurs inside one.
-_JSON_SPELLS_DIFFERENTLY = re.compile(rb"(?:[0-9]e[-+]?[0-9]+|0\.0000[0-9]*|null)(?=,?\n|\Z)")
+# The end of every number or null value in indented text: a string ends in a quote, true/false in "e", and a
+# raw line break never occurs inside a string. (One simple pattern: an alternation here costs more than orjson.)
+_VALUE_END = re.compile(rb"[0-9l],?\n")
 
 
 def _refuse(value: Any) -> Any:
     raise TypeError(type(value).__name__)
+
+
+def _json_spells_same(data: bytes) -> bool:
+    for found in _VALUE_END.finditer(data):
+        end = found.start() + 1
+        token = data[data.rfind(b" ", 0, end) + 1 : end]  # values follow ": " or the indent
+        if token == b"null" or b"e" in token or token.lstrip(b"-").startswith(b"0.0000"):
+            return False
+    return True
 
 
 def dumps(resource: dict[str, Any]) -> str:
@@ -144,7 +153,7 @@ def dumps(resource: dict[str, Any]) -> str:
     try:
         data = orjson.dumps(resource, default=_refuse, option=_ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError is one
-        data = b"null"  # json.dumps decides: it writes the value or raises its own error
-    if _JSON_SPELLS_DIFFERENTLY.search(data) is None:
-        return data.decode() + "\n"
+        data = b"null\n"  # json.dumps decides: it writes the value or raises its own error
+    if _json_spells_same(data):
+        return data.decode()
     return json.dumps(resource, ensure_ascii=False, indent=2) + "\n"
