@@ -192,3 +192,27 @@ def test_table_stem_and_unknown_files(tmp_path: Path) -> None:
     odd.write_text("x", encoding="utf-8")
     with pytest.raises(InputError, match="not a table file"):
         open_table(odd)
+
+
+@pytest.mark.parametrize("length", [8, 5, 3, 2])
+def test_ibm_column_equals_ibm_to_float_bit_for_bit(length: int) -> None:
+    """The vectorised decoder gives exactly the scalar one's values: missings, zeros (never -0.0),
+    negatives, truncated numerics, and random bit patterns (every exponent, mantissas that round)."""
+    import random
+
+    import numpy as np
+
+    from fhirconv.participants.xpt import ibm_column
+
+    rng = random.Random(5)
+    special = [bytes(8), b"." + bytes(7), b"Z" + bytes(7), b"\x80" + bytes(7), b"." + bytes(6) + b"\x01"]
+    special += [_ibm(v) for v in (1.0, -40.0, 0.1, 1e-70, 7.2e75, -123456.789)]
+    raws = [r[:length] for r in special + [rng.randbytes(8) for _ in range(20_000)]]
+    block = np.frombuffer(b"".join(raws), dtype=np.uint8).reshape(len(raws), length)
+    got = ibm_column(block)
+    expected = [ibm_to_float(r) for r in raws]
+    assert [None if v is None else struct.pack(">d", v) for v in got] == [
+        None if v is None else struct.pack(">d", v) for v in expected
+    ]
+    assert got[:4] == [0.0, None, None, 0.0]
+    assert all(v is None or isinstance(v, float) for v in got)

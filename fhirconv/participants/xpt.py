@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from math import ceil, ldexp
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
+
+import numpy as np
 
 from fhirconv.errors import InputError
 
@@ -25,6 +27,8 @@ _OBS = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
 _NAMESTR_STRUCT = struct.Struct(">hhhh8s40s8shhh2s8shhl")
 # SAS missing numerics: first byte '.', '_' or 'A'..'Z' (special missings), the other bytes zero.
 _MISSING_FIRST = frozenset(b"._ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_MISSING_TABLE = np.zeros(256, dtype=bool)
+_MISSING_TABLE[list(_MISSING_FIRST)] = True
 _MANTISSA = (1 << 56) - 1
 _ROWS_PER_CHUNK = 4096  # rows decoded per read(): big enough to amortise I/O, small enough to stay flat
 
@@ -40,22 +44,27 @@ class XptVariable:
     position: int  # byte offset within an observation
 
 
-class _Layout(struct.Struct):
-    """A Struct cutting the given variables (each once, in position order) out of one observation."""
-
-    order: tuple[int, ...]  # the variables' positions, in the order unpack gives their bytes
-
-    @classmethod
-    def of(cls, wanted: list[XptVariable], row_length: int) -> _Layout:
-        chosen = sorted({v.position: v for v in wanted}.values(), key=lambda v: v.position)
-        parts, at = [">"], 0
-        for var in chosen:
-            parts.append(f"{var.position - at}x{var.length}s" if var.position > at else f"{var.length}s")
-            at = var.position + var.length
-        parts.append(f"{row_length - at}x" if row_length > at else "")
-        layout = cls("".join(parts))
-        layout.order = tuple(v.position for v in chosen)
-        return layout
+def ibm_column(block: Any) -> list[float | None]:
+    """ibm_to_float over a column at once: `block` is a (rows, length) uint8 array of 2..8-byte IBM
+    floats. The same values, bit for bit: numpy turns the 56-bit mantissa into a double rounding to
+    nearest once, as float() does, and ldexp scales it exactly."""
+    rows, length = block.shape
+    if length < 8:
+        padded = np.zeros((rows, 8), dtype=np.uint8)
+        padded[:, :length] = block
+        block = padded
+    words = np.ascontiguousarray(block).view(">u8").ravel()
+    mantissa = words & np.uint64(_MANTISSA)
+    exponent = ((words >> np.uint64(56)) & np.uint64(0x7F)).astype(np.int64) * 4 - 312
+    values = np.ldexp(mantissa.astype(np.float64), exponent)
+    negative = (words >> np.uint64(63)).astype(bool) & (mantissa != 0)  # a zero mantissa is +0.0
+    np.negative(values, out=values, where=negative)
+    missing = (mantissa == 0) & _MISSING_TABLE[block[:, 0]]
+    if not missing.any():
+        return cast(list[float | None], values.tolist())
+    out = values.astype(object)
+    out[missing] = None
+    return cast(list[float | None], out.tolist())
 
 
 def ibm_to_float(raw: bytes) -> float | None:
@@ -112,7 +121,6 @@ class XptReader:
         self._names = [v.name for v in self.variables]
         self._by_name = {v.name: v for v in self.variables}
         self._text = _text_decoder(encoding)
-        self._layouts: dict[tuple[int, ...], _Layout] = {}
 
     @property
     def columns(self) -> list[str]:
@@ -226,34 +234,30 @@ class XptReader:
             yield self._decode(pending, count, wanted)
 
     def _decode(self, data: bytes, count: int, wanted: list[XptVariable]) -> list[list[Value]]:
-        # One precompiled Struct cuts every wanted field out of every row in C (iter_unpack), then
-        # column by column: SDTM columns repeat few distinct values (STUDYID, test codes, units,
-        # visits), so each distinct raw value is decoded once per chunk and then looked up.
-        layout = self._layout(wanted)
-        view = memoryview(data)[: count * self.row_length]
+        # The chunk as a (rows, row length) byte grid: each column is a slice of it, made into Python
+        # values in C (numbers by ibm_column; text as bytes, then decoded). SDTM text columns repeat
+        # few distinct values (STUDYID, test codes, units, visits), so each distinct raw value is
+        # decoded once per chunk and then looked up.
         if not count:
             return [[] for _ in wanted]
-        fields = list(zip(*layout.iter_unpack(view), strict=True))
-        by_position = dict(zip(layout.order, fields, strict=True))
+        grid = np.frombuffer(data, dtype=np.uint8, count=count * self.row_length).reshape(count, self.row_length)
+        text = self._text
         columns: list[list[Value]] = []
         for var in wanted:
-            raws = by_position[var.position]
-            decode: Callable[[bytes], Value] = ibm_to_float if var.numeric else self._text
+            block = grid[:, var.position : var.position + var.length]
+            if var.numeric:
+                columns.append(cast(list[Value], ibm_column(block)))
+                continue
+            # (A bytes view drops trailing NULs, which the text decoder strips anyway.)
+            raws: list[bytes] = np.ascontiguousarray(block).view(f"S{var.length}").ravel().tolist()
             if raws.count(raws[0]) == count:  # constant in this chunk (often: blank), checked in C
-                columns.append([decode(raws[0])] * count)
+                columns.append([text(raws[0])] * count)
                 continue
             distinct: dict[bytes, Value] = dict.fromkeys(raws)
             for raw in distinct:
-                distinct[raw] = decode(raw)
+                distinct[raw] = text(raw)
             columns.append(list(map(distinct.__getitem__, raws)))
         return columns
-
-    def _layout(self, wanted: list[XptVariable]) -> _Layout:
-        key = tuple(v.position for v in wanted)
-        found = self._layouts.get(key)
-        if found is None:
-            found = self._layouts[key] = _Layout.of(wanted, self.row_length)
-        return found
 
     def close(self) -> None:
         self._fh.close()
