@@ -11,10 +11,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from itertools import chain, groupby
-from operator import itemgetter
+from itertools import chain, groupby, repeat
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from fhirconv.conceptmaps import load as load_conceptmap
 from fhirconv.conceptmaps import translate
@@ -305,58 +304,69 @@ _Qualifiers = tuple[tuple[str, str, str, int], ...]
 
 @dataclass(slots=True)
 class _Batch:
-    """Rows of one file that passed every check: field values in `fields` order, one tuple per row."""
+    """Rows of one file that passed every check: one list of values per field of `fields`."""
 
     label: str
     numbers: Sequence[int]
     fields: list[str]
-    rows: Iterator[tuple[Any, ...]]  # made one at a time: no batch of row tuples for the GC to walk
+    columns: list[list[Any]]  # no row tuples: records are made from the columns one at a time
     extras: list[tuple[str, list[Value]]]  # columns feeding `extra` (by column name): raw values
 
 
-@cache
-def _maker(
-    cls: type, fields_: tuple[str, ...], base: tuple[tuple[str, Any], ...]
-) -> Callable[[SourceRef, tuple[Any, ...]], Any]:
-    """A function building a `cls` record from a source and a row of `fields_` values (plus `base`).
+# How a record class's positional parameters are filled from a batch: the row's source, a column of
+# the batch (by index), or one value for every row.
+_Arg = tuple[Literal["source"], None] | tuple[Literal["column"], int] | tuple[Literal["value"], Any]
 
-    Positional: the record's fields in order, taken from (source, *row, *constants) by one itemgetter,
-    which costs a fraction of a keyword call from a dict. Records with a defaulted mutable field
-    (a list or dict made fresh per record) before the last fed field take the keyword way."""
+
+@cache
+def _positional(cls: type, fields_: tuple[str, ...], base: tuple[tuple[str, Any], ...]) -> tuple[_Arg, ...] | None:
+    """The positional arguments of `cls` for rows of `fields_` values (plus the constants `base`), up to
+    the last field fed; None when a field before it has no plain default (a list or dict made fresh
+    per record, or none at all): those records take the keyword way.
+
+    Positional, records are made by map(cls, *columns): the loop over rows runs in C."""
     constants = dict(base)
     names = [f.name for f in dataclasses.fields(cls)]
     fed = [i for i, n in enumerate(names) if n == "source" or n in fields_ or n in constants]
-    picks: list[int] = []
-    tail: list[Any] = []
+    args: list[_Arg] = []
     for name in names[: max(fed) + 1]:
         if name == "source":
-            picks.append(0)
+            args.append(("source", None))
         elif name in fields_:
-            picks.append(1 + fields_.index(name))
+            args.append(("column", fields_.index(name)))
+        elif name in constants:
+            args.append(("value", constants[name]))
         else:
-            if name in constants:
-                value = constants[name]
-            else:
-                default = next(f for f in dataclasses.fields(cls) if f.name == name).default
-                if default is dataclasses.MISSING:
-                    return _keyword_maker(cls, fields_, constants)
-                value = default
-            picks.append(1 + len(fields_) + len(tail))
-            tail.append(value)
-    if len(picks) < 2:
-        return _keyword_maker(cls, fields_, constants)
-    get = itemgetter(*picks)
-    rest = tuple(tail)
+            default = next(f for f in dataclasses.fields(cls) if f.name == name).default
+            if default is dataclasses.MISSING:
+                return None
+            args.append(("value", default))
+    return tuple(args)
 
-    def make(src: SourceRef, row: tuple[Any, ...]) -> Any:
-        return cls(*get((src, *row, *rest)))
 
-    return make
+def _batch_made(cls: type, batch: _Batch, base: dict[str, Any]) -> Iterator[Any]:
+    """The records of a batch, made one at a time."""
+    sources = map(SourceRef, repeat(batch.label), batch.numbers)
+    plan = _positional(cls, tuple(batch.fields), tuple(base.items()))
+    if plan is None:
+        make = _keyword_maker(cls, tuple(batch.fields), base)
+        return map(make, sources, zip(*batch.columns, strict=True))
+    args: list[Iterable[Any]] = []
+    for kind, what in plan:
+        if kind == "source":
+            args.append(sources)
+        elif kind == "column":
+            args.append(batch.columns[cast(int, what)])
+        else:
+            args.append(repeat(what))
+    return map(cls, *args)
 
 
 def _keyword_maker(
     cls: type, fields_: tuple[str, ...], constants: dict[str, Any]
 ) -> Callable[[SourceRef, tuple[Any, ...]], Any]:
+    """A function building a `cls` record from a source and a row of `fields_` values (plus `constants`)."""
+
     def make(src: SourceRef, row: tuple[Any, ...]) -> Any:
         values = dict(zip(fields_, row, strict=True))
         values.update(constants)
@@ -542,7 +552,7 @@ class ParticipantData:
                     if not duplicates and not unknown:
                         count += len(numbers)
                         extras = [(names[i], raw[i]) for i in extra_only]
-                        yield _Batch(label, numbers, slot_fields, zip(*slots, strict=True), extras)
+                        yield _Batch(label, numbers, slot_fields, slots, extras)
                         continue
                 for index, (row_no, row) in enumerate(zip(numbers, zip(*slots, strict=True), strict=True)):
                     count += 1
@@ -668,24 +678,30 @@ class ParticipantData:
         seq_of: Callable[[object], str],
         normal: dict[object, str],
     ) -> Iterator[Any]:
-        """The records of a batch that passed every check, built from its value tuples (no field dicts)."""
-        label, fields_ = batch.label, batch.fields
-        make = _maker(cls, tuple(fields_), tuple(base.items()))
+        """The records of a batch that passed every check, built from its value columns (no field dicts)."""
+        fields_ = batch.fields
+        records = _batch_made(cls, batch, base)
         qualified = supplemental if link_field is not None and supplemental else None
+        if qualified is None and not batch.extras:
+            yield from records
+            return
         if qualified is not None:
             fed = frozenset(fields_) | frozenset(base)
-            subject_at = fields_.index("subject_id") if "subject_id" in fields_ else None
-            link_at = fields_.index(link_field) if link_field in fields_ else None
-            subject_base, link_base = base.get("subject_id"), base.get(link_field or "")
-        for index, (row_no, row) in enumerate(zip(batch.numbers, batch.rows, strict=True)):
-            record = make(SourceRef(label, row_no), row)
+            count = len(batch.numbers)
+            subjects = [base.get("subject_id")] * count
+            if "subject_id" in fields_:
+                subjects = batch.columns[fields_.index("subject_id")]
+            links = [base.get(link_field or "")] * count
+            if link_field in fields_:
+                links = batch.columns[fields_.index(link_field)]
+        for index, record in enumerate(records):
             for name, values in batch.extras:
                 value = values[index]
                 if value is not None:
                     record.extra[name] = _as_text(value)
             if qualified is not None:
-                subject = row[subject_at] if subject_at is not None else subject_base
-                raw = row[link_at] if link_at is not None else link_base
+                subject = subjects[index]
+                raw = links[index]
                 seq = normal.get(raw)
                 qualifiers = qualified.pop((subject, seq_of(raw) if seq is None else seq), None)
                 if qualifiers:
