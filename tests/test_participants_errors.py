@@ -296,3 +296,22 @@ def test_duplicate_qualifier_names_the_first_row(tmp_path: Path) -> None:
     (folder / "supplb.csv").write_text("\n".join(supp) + "\n", encoding="utf-8")
     reasons = [r.reason for r in _summary(folder).rejections]
     assert reasons == ["duplicate qualifier LBX for MSC2-001 LBSEQ=1 (first at row 1)"]
+
+
+def test_subject_in_two_participant_files_names_the_first(tmp_path: Path) -> None:
+    """Two participant files (a spec may list several): the pipeline's own duplicate check names both."""
+    spec = tmp_path / "spec.yaml"
+    text = (Path(__file__).parent.parent / "mappings" / "specs" / "simple-csv.yaml").read_text(encoding="utf-8")
+    spec.write_text(
+        text.replace("files: [participants]\n    required: true", "files: [participants, more]\n    required: true", 1),
+        encoding="utf-8",
+    )
+    folder = _layout(tmp_path, "simple")
+    lines = (folder / "participants.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "more.csv").write_text("\n".join([lines[0], lines[2]]) + "\n", encoding="utf-8")
+    summary = ParticipantSummary()
+    data = read_participants(folder, spec=spec, on_error="collect")
+    list(convert_participants(data, STUDY, FhirVersion.R4, summary=summary, on_error="collect"))
+    assert _rows(summary) == [
+        ("participants.csv", 2, "subject_id", "duplicate subject 'MSC2-002' (first at more.csv row 1)")
+    ]

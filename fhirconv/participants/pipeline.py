@@ -183,7 +183,7 @@ def convert_participants(
         first = subjects.get(p.subject_id)
         if first is not None:
             where = f"first at {first.source.file} row {first.source.row}"
-            fail(InputError(f"duplicate USUBJID {p.subject_id!r} ({where})", field="USUBJID"), p.source)
+            fail(InputError(f"duplicate subject {p.subject_id!r} ({where})", field="USUBJID"), p.source)
             continue
         subjects[p.subject_id] = p
     by_subject: dict[str, list[Disposition]] = {}
