@@ -228,7 +228,7 @@ def check_participant_summary(summary: Any) -> None:
             file=first.file,
             record=f"row {first.row}",
             field=first.column,
-            hint="fix the rows named, or map them with a column spec (--spec)",
+            hint=getattr(first, "hint", None) or "fix the rows named, or map them with a column spec (--spec)",
         )
     unbalanced = summary.unbalanced()
     if unbalanced:
