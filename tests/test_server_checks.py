@@ -71,3 +71,20 @@ def test_credentials_in_the_server_url_become_basic_auth_and_are_never_printed()
     assert result.exit_code == 4
     assert "pw123" not in result.output
     assert "http://127.0.0.1:9" in result.stderr
+
+
+@pytest.mark.server
+def test_verify_text_report_shows_the_first_problems_and_counts_the_rest(tmp_path: Path) -> None:
+    from fhir_server.fixture import require_local_server, start_server
+
+    require_local_server()
+    server = start_server(data_file=tmp_path / "empty.jsonl")  # a fresh, empty server: everything is missing
+    try:
+        result = run("verify", str(EXAMPLE / "NCT04382547.R4.json"), "--server", server.base_url)
+    finally:
+        server.stop()
+    assert result.exit_code == 5
+    assert "verified against" in result.stderr
+    assert "0 of 1027 resources found once" in result.stderr
+    assert "... and 977 more problems (--format json lists them all)" in result.stderr
+    assert result.stderr.count("nothing found by") == 50

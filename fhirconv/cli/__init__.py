@@ -29,7 +29,11 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            click.echo(
+                "interrupted: no partial output file is left; run the same command again to finish "
+                "(a push resumes without creating duplicates)",
+                err=True,
+            )
             ctx.exit(130)
         except Exception as exc:  # a bug: say so plainly, keep the traceback behind a flag
             if ctx.obj and ctx.obj.get("traceback"):

@@ -38,6 +38,9 @@ class Problem:
         }
 
 
+TEXT_LIMIT = 50  # problems shown in the text report
+
+
 @dataclass
 class VerifyReport:
     server: str
@@ -70,7 +73,10 @@ class VerifyReport:
     def to_text(self) -> str:
         ok = sum(c["ok"] for c in self.counts.values())
         lines = [f"verified against {self.server}: {ok} of {self.checked} resources found once with the same content"]
-        lines += [p.line() for p in self.problems]
+        # A person reads this: the first problems show the pattern; --format json lists every one.
+        lines += [p.line() for p in self.problems[:TEXT_LIMIT]]
+        if len(self.problems) > TEXT_LIMIT:
+            lines.append(f"... and {len(self.problems) - TEXT_LIMIT} more problems (--format json lists them all)")
         return "\n".join(lines)
 
     def dumps(self) -> str:
