@@ -29,6 +29,9 @@ UCUM = "http://unitsofmeasure.org"
 MEDDRA = "http://terminology.hl7.org/CodeSystem/mdr"
 DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 BODY_POSITION = "http://hl7.org/fhir/StructureDefinition/observation-bodyPosition"
+# Links a measurement to the study it was made for: Observation has no element for it (R4 core extension
+# workflow-researchStudy; the same URL in R5's extensions pack), AdverseEvent has `study`.
+RESEARCH_STUDY = "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"
 
 # SDTM "special" ARM values (SDTM IG 3.x, DM assumptions): not arms of the design, so no arm reference.
 NON_ARMS = frozenset({"SCREEN FAILURE", "NOT ASSIGNED", "NOT TREATED", "UNPLANNED TREATMENT", "ASSIGNED, NOT TREATED"})
@@ -441,7 +444,10 @@ def _plan(m: Measurement, kind: str, value: Any, unit: str | None, ucol: str, ct
         absent=_NOT_PERFORMED if kind == "not-done" else (_UNKNOWN if kind == "absent" else None),
         interpretation=interpretation,
         method={"text": shape[11]} if shape[11] else None,
-        extension=[{"url": BODY_POSITION, "valueCodeableConcept": {"text": shape[12]}}] if shape[12] else None,
+        extension=[
+            {"url": RESEARCH_STUDY, "valueReference": ctx.study_ref()},
+            *([{"url": BODY_POSITION, "valueCodeableConcept": {"text": shape[12]}}] if shape[12] else []),
+        ],
     )
     ctx.plans[shape] = plan
     return plan
