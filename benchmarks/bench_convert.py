@@ -23,6 +23,7 @@ from pathlib import Path
 from fhirconv.bundle import build_bundle, dumps
 from fhirconv.convert import Converted, Summary, convert_records
 from fhirconv.errors import FhirconvError
+from fhirconv.gc_tuning import fewer_collections
 from fhirconv.versions import FhirVersion
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,8 +103,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--fhir-version", default="R4")
     parser.add_argument("--freeze-gc", action="store_true",
-                        help="gc.freeze() after the first round (the CLI freezes after its first record, once the "
-                             "model classes are loaded); off by default, so figures compare with earlier runs")
+                        help="also gc.freeze() after the first round (an experiment; the CLI does not freeze)")
     args = parser.parse_args()
     version = FhirVersion.parse(args.fhir_version)
     files = _files(args.corpus or _corpus())
@@ -121,11 +121,12 @@ def main() -> int:
 
     rounds: list[Round] = []
     peaks: list[float] = []
-    for _ in range(max(args.rounds, 1)):
-        rounds.append(_round(files, version))
-        peaks.append(_peak_mib())
-        if args.freeze_gc and len(rounds) == 1:
-            gc.freeze()
+    with fewer_collections():  # what `fhirconv convert` does around its records
+        for _ in range(max(args.rounds, 1)):
+            rounds.append(_round(files, version))
+            peaks.append(_peak_mib())
+            if args.freeze_gc and len(rounds) == 1:
+                gc.freeze()
     failures = rounds[0].failures  # every round reads the same records
     for line in failures:
         print(f"failed: {line}", file=sys.stderr)

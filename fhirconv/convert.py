@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,14 +13,6 @@ from fhirconv.errors import FhirconvError, InputError, UsageError
 from fhirconv.readers.failure import ReadFailure
 from fhirconv.study import Study, StudyRecord
 from fhirconv.versions import FhirVersion
-
-# Why: a record allocates thousands of small dicts and lists that live until its output is written, so at the
-# interpreter's default young-generation threshold (700) the collector runs several times per record, each
-# time promoting survivors it then walks again in the older generations (measured: ~15% of a corpus run's
-# CPU). A conversion run makes no reference cycles worth collecting early, so it collects less often; the
-# garbage a cycle holds is still collected, memory stays flat in the number of records (bounded by this many
-# container objects), and the caller's thresholds come back when the run ends.
-_RUN_GC_THRESHOLD = 20_000
 
 
 @dataclass(slots=True)
@@ -95,13 +86,7 @@ def convert_records(
     bad record does not stop the others. A study read again (same NCT ID) is yielded as a Duplicate."""
     from fhirconv.readers import read_sources
 
-    thresholds = gc.get_threshold()
-    if thresholds[0]:  # 0: the caller has switched automatic collection off; leave it so
-        gc.set_threshold(max(thresholds[0], _RUN_GC_THRESHOLD), *thresholds[1:])
-    try:
-        yield from _convert_records(read_sources(sources), version, summary)
-    finally:
-        gc.set_threshold(*thresholds)
+    yield from _convert_records(read_sources(sources), version, summary)
 
 
 def _convert_records(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import re
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from fhirconv.convert import (
 from fhirconv.ctgov import CtgovSettings, resolve_sources
 from fhirconv.ctgov.options import CACHE_HELP, ctgov_options
 from fhirconv.errors import ExitCode, FhirconvError, UsageError
+from fhirconv.gc_tuning import fewer_collections
 from fhirconv.ndjson import ndjson_lines
 from fhirconv.output import write_lines, write_text
 from fhirconv.versions import FhirVersion
@@ -162,20 +162,19 @@ def convert(
             )
         config, push_opts = pop_server_config(server_and_push), pop_push_options(server_and_push)
         pushing = []
-    version = fhir_version
     if participants:
         sources = tuple(resolve_sources(list(sources), settings=ctgov))
         _convert_participants(
-            sources, participants, version, bundle_kind, out_format, output,
+            sources, participants, fhir_version, bundle_kind, out_format, output,
             spec=spec, tz=tz, allow_invalid=allow_invalid, quiet=quiet, sink=pushing,
         )
     else:
-        _convert_records(sources, version, bundle_kind, out_format, output,
+        _convert_records(sources, fhir_version, bundle_kind, out_format, output,
                          allow_invalid=allow_invalid, quiet=quiet, sink=pushing, ctgov=ctgov)
     if pushing:
         from fhirconv.push import push_bundles
 
-        report = push_bundles(pushing, config, options=push_opts, version=version)
+        report = push_bundles(pushing, config, options=push_opts, version=fhir_version)
         click.echo(report.to_text(), err=True)
         if report.exit_code != ExitCode.OK:
             raise click.exceptions.Exit(int(report.exit_code))
@@ -205,31 +204,25 @@ def _convert_records(
             click.echo(f"hint: {exc.hint}", err=True)
     per_study = _is_dir_target(output)
     converted: list[Converted] = []  # held only for a combined bundle; per-study output streams
-    frozen = False
-    for result in convert_records(sources, version, summary):
-        if not frozen and isinstance(result, Converted):
-            # The first record has loaded the fhir.resources model classes: hundreds of thousands of
-            # long-lived objects that every full garbage collection would otherwise walk again (measured:
-            # ~15-20% of a corpus run). A CLI process can move them out of the collector's sight for good.
-            gc.freeze()
-            frozen = True
-        if isinstance(result, Duplicate):
-            click.echo(f"warning: {result.describe()}", err=True)
-        elif isinstance(result, Failed):
-            click.echo(f"error: {result.describe()}", err=True)
-            if result.error.hint:
-                click.echo(f"hint: {result.error.hint}", err=True)
-        elif per_study:
-            assert output is not None
-            try:
-                _write_study(Path(output), result, version, bundle_kind, out_format, allow_invalid=allow_invalid,
-                             sink=sink)
-            except FhirconvError as exc:  # this study's output is refused; the others still convert
-                summary.converted -= 1
-                summary.failures.append(Failed(result.record.source, result.key, exc))
-                click.echo(f"error: {exc}", err=True)
-        else:
-            converted.append(result)
+    with fewer_collections():
+        for result in convert_records(sources, version, summary):
+            if isinstance(result, Duplicate):
+                click.echo(f"warning: {result.describe()}", err=True)
+            elif isinstance(result, Failed):
+                click.echo(f"error: {result.describe()}", err=True)
+                if result.error.hint:
+                    click.echo(f"hint: {result.error.hint}", err=True)
+            elif per_study:
+                assert output is not None
+                try:
+                    _write_study(Path(output), result, version, bundle_kind, out_format,
+                                 allow_invalid=allow_invalid, sink=sink)
+                except FhirconvError as exc:  # this study's output is refused; the others still convert
+                    summary.converted -= 1
+                    summary.failures.append(Failed(result.record.source, result.key, exc))
+                    click.echo(f"error: {exc}", err=True)
+            else:
+                converted.append(result)
     if converted:
         items = merge(c.items for c in converted)
         text = _render(items, version, bundle_kind, out_format, allow_invalid=allow_invalid, label=None, sink=sink)
@@ -238,6 +231,8 @@ def _convert_records(
     if not quiet:
         click.echo(summary.line(), err=True)
     if summary.failed:
+        if sink is not None:
+            click.echo(f"push skipped: {summary.failed} record(s) failed; fix them and run again", err=True)
         # One kind of failure (e.g. every source missing: usage) gives its own code; a mix is "invalid".
         codes = {f.error.exit_code for f in summary.failures}
         raise click.exceptions.Exit(int(codes.pop() if len(codes) == 1 else ExitCode.INVALID))
