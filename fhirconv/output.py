@@ -35,11 +35,11 @@ def atomic_writer(path: str | Path) -> Iterator[TextIO]:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-        # mkstemp makes the file private (0600); an output file gets the usual permissions (umask applied).
-        Path(tmp).chmod(0o666 & ~_umask())
     except OSError as exc:
         raise _cannot_write(path, exc) from exc
     try:
+        # mkstemp makes the file private (0600); an output file gets the usual permissions (umask applied).
+        Path(tmp).chmod(0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             yield handle
             handle.flush()

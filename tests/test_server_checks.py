@@ -88,3 +88,11 @@ def test_verify_text_report_shows_the_first_problems_and_counts_the_rest(tmp_pat
     assert "0 of 1027 resources found once" in result.stderr
     assert "... and 977 more problems (--format json lists them all)" in result.stderr
     assert result.stderr.count("nothing found by") == 50
+
+
+@pytest.mark.parametrize("server", ["http://", "http://[::1", "ftp://example.org/fhir"])
+def test_an_unusable_server_url_is_a_usage_error(server: str) -> None:
+    result = run("push", str(EXAMPLE / "NCT04382547.R4.json"), "--server", server)
+    assert result.exit_code == 2, result.output
+    assert "--server" in result.stderr
+    assert "internal error" not in result.stderr

@@ -230,7 +230,8 @@ def test_a_directory_with_an_unreadable_file_still_reports_the_others(tmp_path: 
     (tmp_path / "c.json").write_text("[" * 100_000, encoding="utf-8")
     result = run(str(tmp_path))
     assert result.exit_code == 2
-    assert "1 file(s)" in result.stdout  # a.json was checked
+    assert "INCOMPLETE: 1 file(s), " in result.stdout  # a.json was checked, no verdict on the whole
+    assert "2 file(s) could not be read" in result.stdout
     assert "b.json" in result.stderr
     assert "nested too deeply" in result.stderr
     assert "Traceback" not in result.output

@@ -108,6 +108,12 @@ def server_config(
 ) -> ServerConfig:
     if not server:
         raise UsageError("no FHIR server given", hint="pass --server URL or set FHIRCONV_SERVER")
+    try:
+        host = urlsplit(server).hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        host = None
+    if not host:
+        raise UsageError(f"--server {server!r} has no host", hint="e.g. --server https://hapi.fhir.org/baseR4")
     if not server.startswith(("http://", "https://")):
         raise UsageError(
             f"--server {server!r} is not an http(s) URL", hint="e.g. --server https://hapi.fhir.org/baseR4"
@@ -210,8 +216,7 @@ def push(paths: tuple[str, ...], fhir_version: FhirVersion | None, out_format: s
 
     config = pop_server_config(kwargs)
     options = pop_push_options(kwargs)
-    version = fhir_version
-    report = push_files(paths, config, options=options, version=version)
+    report = push_files(paths, config, options=options, version=fhir_version)
     _emit(report.dumps() if out_format == "json" else report.to_text(), out_format)
     _exit(report.exit_code)
 

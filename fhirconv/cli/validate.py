@@ -78,7 +78,8 @@ def validate(paths: tuple[str, ...], version: FhirVersion, fmt: str, server: str
         click.echo(json.dumps(operation_outcome(result.findings), ensure_ascii=False, indent=2))
     else:
         click.echo(text_report(result.findings), nl=False)
-        click.echo(summary_line(result.findings, files=result.files, resources=result.resources))
+        click.echo(summary_line(result.findings, files=result.files, resources=result.resources,
+                                unreadable=len(result.unusable)))
     for problem in result.unusable:  # unreadable files: named, the others still checked; exit 2 at the end
         click.echo(f"error: {problem}", err=True)
         if problem.hint:

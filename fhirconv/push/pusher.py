@@ -329,4 +329,4 @@ def _location(location: object) -> str | None:
 
 def _fallback_reference(e: Entry) -> str:
     # PUT Type/id names the id itself; a conditional URL works as a conditional reference on HAPI.
-    return e.url.split("?", 1)[0] if "?" not in e.url else e.url
+    return e.url

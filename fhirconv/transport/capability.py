@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fhirconv.transport.client import FhirClient
-from fhirconv.transport.errors import ServerIncompatible, ServerRejected
+from fhirconv.transport.errors import AuthenticationFailed, ServerIncompatible, ServerRejected
 from fhirconv.versions import FhirVersion
 
 
@@ -27,6 +27,8 @@ class Capability:
 def read_capability(client: FhirClient) -> Capability:
     try:
         body = client.request("GET", "metadata").body
+    except AuthenticationFailed:
+        raise  # a protected /metadata: the token or password is the problem, not the URL
     except ServerRejected as exc:  # a 404 web page, a 501 from a plain HTTP server: not a FHIR base URL
         raise ServerIncompatible(
             f"{client.base_url} does not look like a FHIR server: GET /metadata answered {exc.status or 'an error'}",

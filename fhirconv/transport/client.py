@@ -145,6 +145,18 @@ class FhirClient:
                 self._wait(attempt, None)
                 attempt += 1
                 continue
+            except (requests.exceptions.InvalidURL, ValueError) as exc:
+                raise ServerUnreachable(
+                    f"{self.base_url} is not a usable URL ({_short(exc)})",
+                    url=url,
+                    hint="give --server as the FHIR base URL, e.g. https://hapi.fhir.org/baseR4",
+                ) from exc
+            except requests.RequestException as exc:  # redirect loops, broken chunked or compressed bodies
+                raise ServerUnreachable(
+                    f"no usable answer from {self.base_url} ({type(exc).__name__}: {_short(exc)})",
+                    url=url,
+                    hint="check the --server URL; run again to resume (a re-run creates no duplicates)",
+                ) from exc
             self._count(started)
             if resp.status_code in TRANSIENT and attempt < self.config.retries:
                 self._wait(attempt, resp.headers.get("Retry-After"))

@@ -30,13 +30,15 @@ _LAYER_ISSUE_TYPE = {
 }
 
 
-def summary_line(findings: list[Finding], *, files: int, resources: int) -> str:
+def summary_line(findings: list[Finding], *, files: int, resources: int, unreadable: int = 0) -> str:
     errors = sum(1 for f in findings if f.is_error)
     warnings = sum(1 for f in findings if f.severity is Severity.WARNING)
     notes = sum(1 for f in findings if f.severity is Severity.INFORMATION)
-    verdict = "INVALID" if errors else "valid"
+    # "valid" is a verdict on everything given: with a file that could not be read there is none to give.
+    verdict = "INVALID" if errors else ("INCOMPLETE" if unreadable else "valid")
+    skipped = f", {unreadable} file(s) could not be read" if unreadable else ""
     return (
-        f"{verdict}: {files} file(s), {resources} resource(s) checked: "
+        f"{verdict}: {files} file(s), {resources} resource(s) checked{skipped}: "
         f"{errors} error(s), {warnings} warning(s), {notes} note(s)"
     )
 
