@@ -192,7 +192,7 @@ def test_server_outcome_is_merged_into_the_report(fake_server: str) -> None:
 def test_unreachable_server_exits_4() -> None:
     result = run("--server", "http://127.0.0.1:9/fhir", str(CLEAN_R4))
     assert result.exit_code == 4
-    assert "cannot reach the FHIR server" in result.output
+    assert "cannot reach http://127.0.0.1:9/fhir" in result.output
 
 
 def test_show_skipped_lists_what_is_not_checked() -> None:

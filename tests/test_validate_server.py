@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from fhir_server.fixture import fhir_server  # noqa: F401  (pytest fixture)
 
 from fhirconv.cli import main
+from fhirconv.transport import FhirClient, ServerConfig
 from fhirconv.validation.findings import Layer, Severity
 from fhirconv.validation.server import server_findings
 
@@ -26,7 +27,8 @@ def test_clean_bundle_passes_the_server_too(fhir_server: str) -> None:
 
 def test_server_issues_merge_with_ours_at_the_same_element(fhir_server: str, tmp_path: Path) -> None:
     patient = {"resourceType": "Patient", "id": "p1", "birthDate": "not-a-date"}
-    raw = server_findings(patient, fhir_server)
+    with FhirClient(ServerConfig(fhir_server)) as client:
+        raw = server_findings(patient, client)
     assert [(f.layer, f.path, f.severity) for f in raw] == [(Layer.SERVER, "Patient.birthDate", Severity.ERROR)]
     path = tmp_path / "patient.json"
     path.write_text(json.dumps(patient), encoding="utf-8")

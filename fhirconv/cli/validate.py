@@ -60,20 +60,27 @@ def validate(paths: tuple[str, ...], version: FhirVersion, fmt: str, server: str
     if not paths:
         raise UsageError("no PATH given", hint="fhirconv validate FILE_OR_DIR... (see --help)")
     extra = None
+    client = None
     if server is not None:
         if not server.startswith(("http://", "https://")):
             raise UsageError(f"--server {server!r} is not an http(s) URL", hint="give the FHIR base URL")
-        import requests
+        from fhirconv.transport import FhirClient, ServerConfig
+        from fhirconv.transport.capability import check_version
+        from fhirconv.validation.server import server_findings
 
-        from fhirconv.validation.server import check_server_version, server_findings
-
-        session = requests.Session()
-        check_server_version(server, version, session=session)
+        client = FhirClient(ServerConfig(server, retries=2))
+        # A server of another version would judge the content by other rules (hundreds of false errors).
+        check_version(client, version)
+        server_client = client
 
         def extra(content: Any) -> list[Finding]:
-            return server_findings(content, server, session=session)
+            return server_findings(content, server_client)
 
-    result = validate_paths(paths, version, extra=extra)
+    try:
+        result = validate_paths(paths, version, extra=extra)
+    finally:
+        if client is not None:
+            client.close()
     if fmt == "json":
         click.echo(json.dumps(operation_outcome(result.findings), ensure_ascii=False, indent=2))
     else:

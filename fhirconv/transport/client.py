@@ -139,8 +139,8 @@ class FhirClient:
                     raise ServerUnreachable(
                         f"cannot reach {self.base_url} ({type(exc).__name__}) after {attempt + 1} attempts",
                         url=url,
-                        hint="check the --server URL and that the server is up; run again to resume "
-                        "(a re-run creates no duplicates)",
+                        hint="check the --server URL and that the server is up (a push can simply be run "
+                        "again: it resumes without creating duplicates)",
                     ) from exc
                 self._wait(attempt, None)
                 attempt += 1

@@ -5,84 +5,35 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import requests
-
-from fhirconv.errors import ExitCode, FhirconvError, UsageError
+from fhirconv.transport.client import FhirClient
+from fhirconv.transport.errors import ServerRejected
 from fhirconv.validation.findings import Finding, Layer, Severity, resource_context
-from fhirconv.versions import FhirVersion
 
 _ENTRY = re.compile(r"^Bundle\.entry\[(\d+)\]\.resource(?:\.(.*))?$")
 _SEVERITY = {s.value: s for s in Severity}
 
 
-class ServerUnreachable(FhirconvError):
-    exit_code = ExitCode.UNREACHABLE
+def server_findings(content: dict[str, Any], client: FhirClient) -> list[Finding]:
+    """POST the resource (or Bundle) to `[base]/[type]/$validate` and map the OperationOutcome it returns.
 
-
-class ServerRefused(FhirconvError):
-    exit_code = ExitCode.REJECTED
-
-
-def check_server_version(
-    base_url: str, version: FhirVersion, *, session: requests.Session | None = None, timeout: float = 60.0
-) -> None:
-    """Refuse a server of another FHIR version: its $validate would judge R5 content by R4 rules (and
-    report hundreds of false errors). A server without a readable CapabilityStatement is refused too."""
-    http = session or requests.Session()
-    url = f"{base_url.rstrip('/')}/metadata"
-    try:
-        response = http.get(url, headers={"Accept": "application/fhir+json"}, timeout=timeout)
-    except requests.RequestException as exc:
-        raise ServerUnreachable(f"cannot reach the FHIR server: {exc}", hint=f"check --server {base_url}") from exc
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict) or body.get("resourceType") != "CapabilityStatement":
-        raise UsageError(
-            f"{base_url} does not look like a FHIR server: GET /metadata answered {response.status_code} "
-            "without a CapabilityStatement",
-            hint="is --server the FHIR base URL (e.g. https://hapi.fhir.org/baseR4)?",
-        )
-    announced = str(body.get("fhirVersion", ""))
-    try:
-        matches = FhirVersion.parse(announced) is version
-    except ValueError:
-        matches = False
-    if not matches:
-        raise UsageError(
-            f"the server at {base_url} speaks FHIR {announced or 'unknown'}, but the content is checked as "
-            f"FHIR {version} ({version.number})",
-            hint=f"use a FHIR {version} server for --server, or the matching --fhir-version",
-        )
-
-
-def server_findings(
-    content: dict[str, Any], base_url: str, *, session: requests.Session | None = None, timeout: float = 60.0
-) -> list[Finding]:
-    """POST the resource (or Bundle) to `[base]/[type]/$validate` and map the OperationOutcome it returns."""
+    All HTTP goes through fhirconv.transport (retries, TLS, typed errors); a server that answers an invalid
+    resource with 4xx still sends the OperationOutcome, which is what this layer wants."""
     rtype = content.get("resourceType")
-    url = f"{base_url.rstrip('/')}/{rtype}/$validate" if isinstance(rtype, str) else f"{base_url.rstrip('/')}/$validate"
-    http = session or requests.Session()
+    path = f"{rtype}/$validate" if isinstance(rtype, str) else "$validate"
     try:
-        response = http.post(
-            url,
-            json=content,
-            headers={"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"},
-            timeout=timeout,
-        )
-    except requests.RequestException as exc:
-        raise ServerUnreachable(
-            f"cannot reach the FHIR server for $validate: {exc}", hint=f"check --server {base_url}"
-        ) from exc
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+        body = client.request("POST", path, json_body=content).body
+    except ServerRejected as exc:
+        if exc.outcome is None:
+            raise ServerRejected(
+                f"$validate at {client.base_url}/{path} answered {exc.status} without an OperationOutcome",
+                status=exc.status,
+                hint="check that --server is the FHIR base URL and that the server supports $validate",
+            ) from exc
+        body = exc.outcome
     outcome = _outcome(body)
     if outcome is None:
-        raise ServerRefused(
-            f"$validate at {url} answered HTTP {response.status_code} without an OperationOutcome",
+        raise ServerRejected(
+            f"$validate at {client.base_url}/{path} answered without an OperationOutcome",
             hint="check that --server is the FHIR base URL and that the server supports $validate",
         )
     return outcome_findings(outcome, content)
