@@ -618,3 +618,13 @@ def ae_causality(ae: AdverseEventRecord) -> dict[str, Any] | None:
 
 
 AE_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
+
+
+def intervention_label(ctx: Context, subject_id: str) -> str:
+    """The study intervention(s) an event's relatedness refers to: those of the subject's (actual) arm
+    when the pipeline has recorded it and the study links interventions to arms, else all of them."""
+    arm = ctx.subject_arms.get(subject_id)
+    names = [i.name for i in ctx.study.interventions if i.name and arm in i.arm_group_labels]
+    if not names:
+        names = [i.name for i in ctx.study.interventions if i.name]
+    return "study intervention: " + ", ".join(names) if names else "study intervention"

@@ -16,6 +16,7 @@ from fhirconv.participants.map_common import (
     default_state,
     fhir_datetime,
     identifier,
+    intervention_label,
     map_observation,
     map_patient,
     period,
@@ -89,13 +90,3 @@ def map_adverse_event(ae: AdverseEventRecord, ctx: Context) -> Keyed:
         ]
     res["study"] = [ctx.study_ref()]
     return Keyed(res, system, key)
-
-
-def intervention_label(ctx: Context, subject_id: str) -> str:
-    """The study intervention(s) an event's relatedness refers to: those of the subject's (actual) arm
-    when the pipeline has recorded it and the study links interventions to arms, else all of them."""
-    arm = ctx.subject_arms.get(subject_id)
-    names = [i.name for i in ctx.study.interventions if i.name and arm in i.arm_group_labels]
-    if not names:
-        names = [i.name for i in ctx.study.interventions if i.name]
-    return "study intervention: " + ", ".join(names) if names else "study intervention"

@@ -17,12 +17,12 @@ from fhirconv.participants.map_common import (
     default_state,
     fhir_datetime,
     identifier,
+    intervention_label,
     map_observation,
     map_patient,
     period,
     subject_states,
 )
-from fhirconv.participants.map_r4 import intervention_label
 from fhirconv.participants.records import AdverseEventRecord, Disposition, Participant
 
 __all__ = ["map_adverse_event", "map_observation", "map_patient", "map_research_subject"]
