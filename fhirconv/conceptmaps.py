@@ -37,10 +37,12 @@ def mapping_root() -> Traversable:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One source code: its display (the registry's words) and its target Coding, None for noMap."""
+    """One source code: its display (the source's words), its first target Coding (None for noMap), and
+    every target with the dependsOn conditions it needs (attribute -> valueCode), in map order."""
 
     display: str | None
     coding: dict[str, str] | None
+    targets: tuple[tuple[dict[str, str], dict[str, str | None]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +96,16 @@ def load(map_id: str) -> ConceptTable:
             code = element["code"]
             if code in entries and entries[code].coding is not None:
                 continue  # the first group that maps a code wins, as in $translate
-            targets = element.get("target", [])
-            coding: dict[str, str] | None = None
-            if targets and not element.get("noMap"):
-                if not system:
-                    raise MappingDataError(f"group without target system maps code {code!r}", file=where)
-                coding = {"system": system, "code": targets[0]["code"]}
-                if targets[0].get("display"):
-                    coding["display"] = targets[0]["display"]
-            entries[code] = Entry(element.get("display"), coding)
+            targets = [] if element.get("noMap") else element.get("target", [])
+            if targets and not system:
+                raise MappingDataError(f"group without target system maps code {code!r}", file=where)
+            found: list[tuple[dict[str, str], dict[str, str | None]]] = []
+            for target in targets:
+                coding = {"system": system, "code": target["code"]}
+                if target.get("display"):
+                    coding["display"] = target["display"]
+                found.append((coding, {d["attribute"]: d.get("valueCode") for d in target.get("dependsOn", [])}))
+            entries[code] = Entry(element.get("display"), found[0][0] if found else None, tuple(found))
     first: dict[str, Any] = groups[0] if groups else {}
     return ConceptTable(map_id, entries, first.get("unmapped"), first.get("source"), first.get("target"))
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from fhirconv.participants.design import study_from_design
-from fhirconv.participants.map_common import code_table, mapping_dir
+from fhirconv.participants.map_common import code_table
 from fhirconv.participants.records import SourceRef, TrialDesign
 
 DATA = Path(__file__).parent / "data" / "participants_map"
-SDTM_MAPS = sorted((mapping_dir() / "conceptmaps").glob("sdtm-*.json"))
+SDTM_MAPS = sorted((Path(__file__).resolve().parents[1] / "mappings" / "conceptmaps").glob("sdtm-*.json"))
 
 
 @pytest.mark.parametrize("path", SDTM_MAPS, ids=lambda p: p.stem)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from fhirconv.bundle import Keyed, reference
-from fhirconv.errors import InputError, MappingDataError, UnmappedCodeError
+from fhirconv.errors import InputError, UnmappedCodeError
 from fhirconv.mapping import keys
 from fhirconv.participants.records import AdverseEventRecord, Disposition, Measurement, Participant, SourceRef
 from fhirconv.study import Study
@@ -47,13 +45,6 @@ SDTM_DTC_RE = re.compile(
 _COMPARATOR_RE = re.compile(r"(<=|>=|<|>)\s*(-?[0-9]+(\.[0-9]+)?)")
 
 
-def mapping_dir() -> Path:
-    """The mappings/ folder (inside the wheel or beside the package), as fhirconv.conceptmaps finds it."""
-    from fhirconv.conceptmaps import mapping_root
-
-    return Path(str(mapping_root()))
-
-
 @dataclass(frozen=True, slots=True)
 class CodeEntry:
     """One source code of a ConceptMap: its display and its targets (empty when the map says noMap)."""
@@ -64,34 +55,14 @@ class CodeEntry:
 
 @cache
 def code_table(map_id: str) -> dict[str, CodeEntry]:
-    """The elements of ConceptMap `map_id` by source code, every target with its dependsOn.
-
-    fhirconv.conceptmaps.load validates the map and gives each code's first target; the participant
-    mapping also needs the other targets and their dependsOn (unit-dependent LOINC codes), so it reads
-    those from the same, already validated, file."""
+    """The elements of ConceptMap `map_id` by source code, every target with its dependsOn (a view over
+    fhirconv.conceptmaps.load, which reads and validates the map once)."""
     from fhirconv.conceptmaps import load
 
-    table = load(map_id)
-    path = mapping_dir() / "conceptmaps" / f"{map_id}.json"
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:  # pragma: no cover - load() just read it
-        raise MappingDataError(f"cannot load ConceptMap {map_id}: {exc}", file=str(path)) from exc
-    out: dict[str, CodeEntry] = {}
-    for group in doc.get("group", []):
-        for element in group.get("element", []):
-            code = element["code"]
-            if code in out:
-                continue  # the first group wins, as in fhirconv.conceptmaps
-            targets = []
-            for target in [] if element.get("noMap") else element.get("target", []):
-                coding = {"system": group["target"], "code": target["code"]}
-                if target.get("display"):
-                    coding["display"] = target["display"]
-                depends = {d["attribute"]: d.get("valueCode") for d in target.get("dependsOn", [])}
-                targets.append({"coding": coding, "depends": depends})
-            out[code] = CodeEntry(table.entries[code].display, tuple(targets))
-    return out
+    return {
+        code: CodeEntry(entry.display, tuple({"coding": dict(c), "depends": dict(d)} for c, d in entry.targets))
+        for code, entry in load(map_id).entries.items()
+    }
 
 
 def translate(
