@@ -119,3 +119,25 @@ def test_chunks_of_later_files_wait_for_shared_resources_of_earlier_files() -> N
     # b's study chunk PUTs the same Organization?identifier=... and Location as a's study chunk.
     assert chunks[2].depends_on == {0}
     assert chunks[3].depends_on == {2}
+
+
+def test_a_long_reference_chain_plans_without_recursion_limits() -> None:
+    # 5,000 Observations, each deriving from the previous one, all about one Patient: a chain far deeper
+    # than Python's recursion limit. Every entry is placed once, referenced entries first.
+    patient = {"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient", "identifier": [{"system": SYSTEM,
+               "value": "p"}]}, "request": {"method": "PUT", "url": f"Patient?identifier={SYSTEM}|p"}}
+    chain = [patient]
+    for n in range(5000):
+        resource = {"resourceType": "Observation", "identifier": [{"system": SYSTEM, "value": f"o{n}"}],
+                    "status": "final", "code": {"text": "x"}, "subject": {"reference": "urn:uuid:p"}}
+        if n:
+            resource["derivedFrom"] = [{"reference": f"urn:uuid:o{n - 1}"}]
+        chain.append({"fullUrl": f"urn:uuid:o{n}", "resource": resource,
+                      "request": {"method": "PUT", "url": f"Observation?identifier={SYSTEM}|o{n}"}})
+    chain.reverse()  # worst case: every referrer before what it refers to
+    es = bundle_entries({"resourceType": "Bundle", "type": "transaction", "entry": chain}, "chain.json")
+    chunks = plan_chunks(es, batch_size=10_000)
+    order = [e.full_url for c in chunks for e in c.entries]
+    assert len(order) == len(set(order)) == 5001
+    assert order[0] == "urn:uuid:p"
+    assert order[1:3] == ["urn:uuid:o0", "urn:uuid:o1"]

@@ -25,23 +25,19 @@ def plan_chunks(entries: list[Entry], batch_size: int) -> list[Chunk]:
     by_url = {e.full_url: i for i, e in enumerate(entries) if e.full_url}
     refs = [[by_url[r] for r in e.refs if r in by_url and by_url[r] != i] for i, e in enumerate(entries)]
 
-    # A participant-level entry is a Patient or anything that (transitively) refers to one.
-    participant: list[bool | None] = [None] * len(entries)
-
-    def is_participant(i: int, seen: set[int]) -> bool:
-        known = participant[i]
-        if known is not None:
-            return known
-        if entries[i].resource_type == "Patient":
-            participant[i] = True
-            return True
-        seen.add(i)
-        result = any(is_participant(j, seen) for j in refs[i] if j not in seen)
-        participant[i] = result
-        return result
-
-    for i in range(len(entries)):
-        is_participant(i, set())
+    # A participant-level entry is a Patient or anything that (transitively) refers to one: walk the references
+    # backwards from every Patient (iteratively: a long reference chain must not exhaust the call stack).
+    referrers: list[list[int]] = [[] for _ in entries]
+    for i, targets in enumerate(refs):
+        for j in targets:
+            referrers[j].append(i)
+    participant = [e.resource_type == "Patient" for e in entries]
+    todo = [i for i, yes in enumerate(participant) if yes]
+    while todo:
+        for k in referrers[todo.pop()]:
+            if not participant[k]:
+                participant[k] = True
+                todo.append(k)
 
     # Participants: connected components over references between participant-level entries.
     parent = list(range(len(entries)))
@@ -97,21 +93,24 @@ def plan_chunks(entries: list[Entry], batch_size: int) -> list[Chunk]:
 
 
 def _topological(members: list[int], refs: list[list[int]]) -> list[int]:
-    """Referenced entries before the entries that refer to them, otherwise in bundle order (cycles keep order)."""
+    """Referenced entries before the entries that refer to them, otherwise in bundle order (cycles keep order).
+    A depth-first post-order with an explicit stack, so chains of any length work."""
     inside = set(members)
     order: list[int] = []
-    state: dict[int, int] = {}  # 1 = in progress, 2 = done
-
-    def visit(i: int) -> None:
-        if state.get(i):
-            return
-        state[i] = 1
-        for j in refs[i]:
-            if j in inside:
-                visit(j)
-        state[i] = 2
-        order.append(i)
-
-    for i in members:
-        visit(i)
+    started: set[int] = set()
+    for root in members:
+        if root in started:
+            continue
+        started.add(root)
+        stack = [(root, iter(refs[root]))]
+        while stack:
+            node, pending = stack[-1]
+            for j in pending:
+                if j in inside and j not in started:
+                    started.add(j)
+                    stack.append((j, iter(refs[j])))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     return order
