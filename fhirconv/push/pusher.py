@@ -65,6 +65,7 @@ class Pusher:
     # -- scheduling -------------------------------------------------------------------------------------------
 
     def _run(self, chunks: list[Chunk], report: PushReport) -> None:
+        self._fatal = None  # a Pusher may be reused: an earlier run's fatal error is not this run's
         pending = list(chunks)
         landed: set[int] = set()
         failed: set[int] = set()
@@ -83,7 +84,14 @@ class Pusher:
                         pending.remove(chunk)
                         running[pool.submit(self._send, chunk)] = chunk
                 if not running:
-                    reason = str(self._fatal) if self._fatal else "not sent"
+                    # Either a fatal error stopped the run, or what is left waits on chunks that never land
+                    # (references that go round in a circle across chunks): say which.
+                    reason = (
+                        str(self._fatal)
+                        if self._fatal
+                        else "its references go round in a circle across chunks; a larger --batch-size keeps "
+                        "them in one transaction"
+                    )
                     for chunk in pending:
                         self._not_written(chunk, report, f"not sent: {reason}")
                     pending.clear()
