@@ -100,9 +100,10 @@ def _is_dir_target(output: str | None) -> bool:
 @click.option(
     "--timezone",
     "tz",
-    metavar="±HH:MM",
+    metavar="ZONE",
     callback=lambda _ctx, _param, value: _check_tz(value),
-    help="Zone of participant date-times (SDTM times have none; FHIR needs one): e.g. +03:00 or Z. "
+    help="Zone of participant date-times (SDTM times have none; FHIR needs one): a fixed offset (+03:00, Z) "
+    "or a time zone name (Europe/Minsk: the offset in force at each date, daylight saving included). "
     "Without it, times are cut to the date.",
 )
 @click.option(
@@ -241,7 +242,15 @@ def _convert_records(
 def _check_tz(value: str | None) -> str | None:
     if value is None or re.fullmatch(r"Z|[+-](?:0\d|1[0-4]):[0-5]\d", value):
         return value
-    raise click.BadParameter(f"{value!r} is not a zone offset like +03:00, -05:00 or Z")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{value!r} is neither a zone offset (+03:00, -05:00, Z) nor a time zone name (Europe/Minsk)"
+        ) from None
+    return value
 
 
 def _convert_participants(

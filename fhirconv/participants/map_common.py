@@ -6,9 +6,11 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fhirconv.bundle import Keyed, reference
 from fhirconv.errors import InputError, UnmappedCodeError
@@ -127,7 +129,13 @@ class Context:
         system, value = keys.study_key(study.nct_id)
         labels = {arm.label.upper(): arm.label for arm in study.arm_groups}
         if tz is not None and not re.fullmatch(r"Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00", tz):
-            raise InputError(f"time zone {tz!r} is not Z or ±hh:mm", hint="e.g. --timezone +01:00")
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InputError(
+                    f"time zone {tz!r} is neither Z, ±hh:mm nor a time zone name",
+                    hint="e.g. --timezone +01:00 or --timezone Europe/Minsk",
+                ) from None
         return cls(study, system, value, labels, keys.arm_link_ids(study), tz)
 
     def system(self, kind: str) -> str:
@@ -211,10 +219,23 @@ def _fhir_datetime(value: str, src: SourceRef, column: str, tz: str | None) -> s
     if m.group("hh") is None:
         return m.group("date")
     zone = m.group("tz") or tz
-    if zone is None:
+    if zone is None or len(m.group("date")) != 10:  # no zone known, or a time on a partial date: date only
         return m.group("date")
+    if zone != "Z" and zone[0] not in "+-":
+        zone = _offset_in(zone, m.group("date"), m.group("hh"), m.group("mm"))
     seconds = m.group("ss") or "00"
     return f"{m.group('date')}T{m.group('hh')}:{m.group('mm')}:{seconds}{zone}"
+
+
+def _offset_in(zone_name: str, date: str, hh: str, mm: str) -> str:
+    """The UTC offset an IANA zone (e.g. Europe/Minsk) had at that local date and time, daylight saving
+    included, as FHIR writes it (+03:00). An ambiguous local time (the hour repeated when clocks go back)
+    takes the first, summer-time reading."""
+    local = datetime.fromisoformat(f"{date}T{hh}:{mm}").replace(tzinfo=ZoneInfo(zone_name))
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def finite(value: float | None, src: SourceRef, column: str) -> float | int | None:

@@ -1,0 +1,41 @@
+"""SDTM date-times carry no zone: --timezone gives one, as a fixed offset or as a zone name with DST."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fhirconv.cli import main
+from fhirconv.participants.map_common import fhir_datetime
+from fhirconv.participants.records import SourceRef
+
+SRC = SourceRef("lb.csv", 1)
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "NCT04382547"
+
+
+@pytest.mark.parametrize(
+    ("value", "tz", "expected"),
+    [
+        ("2021-01-15T08:30", "Europe/Berlin", "2021-01-15T08:30:00+01:00"),  # winter time
+        ("2021-07-15T08:30", "Europe/Berlin", "2021-07-15T08:30:00+02:00"),  # summer time
+        ("2021-07-15T08:30", "America/New_York", "2021-07-15T08:30:00-04:00"),
+        ("2021-07-15T08:30:15", "+03:00", "2021-07-15T08:30:15+03:00"),
+        ("2021-07-15T08:30", "Z", "2021-07-15T08:30:00Z"),
+        ("2021-07-15T08:30", None, "2021-07-15"),  # no zone known: the date only
+        ("2021-07-15T08:30+05:30", "Europe/Berlin", "2021-07-15T08:30:00+05:30"),  # the value's own zone wins
+        ("2021-07", "Europe/Berlin", "2021-07"),
+    ],
+)
+def test_zone_applied_to_sdtm_date_times(value: str, tz: str | None, expected: str) -> None:
+    assert fhir_datetime(value, SRC, "LBDTC", tz) == expected
+
+
+def test_cli_accepts_zone_names_and_refuses_unknown_ones(tmp_path: Path) -> None:
+    base = ["convert", str(EXAMPLE / "NCT04382547.txt"), "--participants", str(EXAMPLE / "participants" / "sdtm"),
+            "-q", "-o", str(tmp_path / "out.json")]
+    assert CliRunner().invoke(main, [*base, "--timezone", "Europe/Minsk"]).exit_code == 0
+    refused = CliRunner().invoke(main, [*base, "--timezone", "Mars/Olympus_Mons"])
+    assert refused.exit_code == 2
+    assert "time zone name" in refused.output
