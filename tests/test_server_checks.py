@@ -96,3 +96,22 @@ def test_an_unusable_server_url_is_a_usage_error(server: str) -> None:
     assert result.exit_code == 2, result.output
     assert "--server" in result.stderr
     assert "internal error" not in result.stderr
+
+
+@pytest.mark.server
+def test_validate_server_with_a_token(tmp_path: Path) -> None:
+    from fhir_server.fixture import require_local_server, start_server
+
+    require_local_server()
+    server = start_server(data_file=tmp_path / "j.jsonl", extra_args=("--token", "sekret"))
+    bundle = str(EXAMPLE.parent.parent / "tests" / "data" / "validate" / "clean" / "bundle.R4.json")
+    try:
+        refused = run("validate", "--server", server.base_url, bundle)
+        accepted = run("validate", "--server", server.base_url, "--token", "sekret", bundle)
+    finally:
+        server.stop()
+    assert refused.exit_code == 3, refused.output  # an authentication failure, not a finding about the content
+    assert "INVALID" not in refused.output
+    assert "sekret" not in refused.output + accepted.output
+    assert accepted.exit_code == 0, accepted.output
+    assert accepted.stdout.startswith("valid:")

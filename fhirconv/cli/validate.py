@@ -42,12 +42,26 @@ __all__ = ["COMMANDS", "ensure_valid", "offline_findings", "validate"]
     help="text: grouped by file, resource and element; json: a FHIR OperationOutcome.",
 )
 @click.option("--server", metavar="URL", help="Also run this FHIR server's $validate and merge its findings.")
+@click.option("--token", envvar="FHIRCONV_TOKEN", metavar="TOKEN", help="Bearer token for --server (never printed).")
+@click.option("--user", "basic_user", envvar="FHIRCONV_USER", metavar="USER:PASSWORD", help="HTTP basic for --server.")
+@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA certificates for --server's TLS.")
+@click.option("--insecure", is_flag=True, help="Do not verify --server's TLS certificate (says so).")
 @click.option(
     "--show-skipped",
     is_flag=True,
     help="List what the offline layers cannot check (value sets, invariants) and why, then exit.",
 )
-def validate(paths: tuple[str, ...], version: FhirVersion, fmt: str, server: str | None, show_skipped: bool) -> None:
+def validate(
+    paths: tuple[str, ...],
+    version: FhirVersion,
+    fmt: str,
+    server: str | None,
+    token: str | None,
+    basic_user: str | None,
+    ca_bundle: str | None,
+    insecure: bool,
+    show_skipped: bool,
+) -> None:
     """Validate FHIR JSON: a Bundle, a resource, NDJSON, or directories of them.
 
     Layers: structure (fhir.resources models), the official JSON Schema, required-binding terminology,
@@ -62,13 +76,15 @@ def validate(paths: tuple[str, ...], version: FhirVersion, fmt: str, server: str
     extra = None
     client = None
     if server is not None:
-        if not server.startswith(("http://", "https://")):
-            raise UsageError(f"--server {server!r} is not an http(s) URL", hint="give the FHIR base URL")
-        from fhirconv.transport import FhirClient, ServerConfig
+        from fhirconv.cli.push import server_config
+        from fhirconv.transport import FhirClient
         from fhirconv.transport.capability import check_version
         from fhirconv.validation.server import server_findings
 
-        client = FhirClient(ServerConfig(server, retries=2))
+        # The same checks and connection settings as push and verify (URL, credentials, TLS).
+        config = server_config(server=server, token=token, basic_user=basic_user, ca_bundle=ca_bundle,
+                               insecure=insecure, timeout=120.0, retries=2)
+        client = FhirClient(config)
         # A server of another version would judge the content by other rules (hundreds of false errors).
         check_version(client, version)
         server_client = client

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from fhirconv.transport.client import FhirClient
-from fhirconv.transport.errors import ServerRejected
+from fhirconv.transport.errors import AuthenticationFailed, ServerRejected
 from fhirconv.validation.findings import Finding, Layer, Severity, resource_context
 
 _ENTRY = re.compile(r"^Bundle\.entry\[(\d+)\]\.resource(?:\.(.*))?$")
@@ -22,6 +22,8 @@ def server_findings(content: dict[str, Any], client: FhirClient) -> list[Finding
     path = f"{rtype}/$validate" if isinstance(rtype, str) else "$validate"
     try:
         body = client.request("POST", path, json_body=content).body
+    except AuthenticationFailed:
+        raise  # its OperationOutcome is about the credentials, not about the content
     except ServerRejected as exc:
         if exc.outcome is None:
             raise ServerRejected(
