@@ -158,13 +158,7 @@ class Pusher:
             if not 200 <= status < 300:
                 report.add(e.resource_type, "failed")
                 report.failures.append(
-                    Failure(
-                        e.file,
-                        e.position,
-                        e.resource_type,
-                        e.identifier,
-                        f"server answered {status}: {outcome_text(response.get('outcome'))}",
-                    )
+                    _entry_failure(e, f"server answered {status}: {outcome_text(response.get('outcome'))}")
                 )
                 continue
             if status == 201:
@@ -181,44 +175,38 @@ class Pusher:
 
     def _rejected(self, chunk: Chunk, exc: TransportError, report: PushReport) -> None:
         if isinstance(exc, ServerUnreachable | AuthenticationFailed):
-            first = chunk.entries[0]
             report.unreachable = report.unreachable or isinstance(exc, ServerUnreachable)
-            report.failures.append(Failure(first.file, None, "Bundle", chunk.describe(), str(exc)))
+            report.failures.append(_chunk_failure(chunk, str(exc)))
             self._not_written(chunk, report, "not written: the transaction did not reach the server")
             return
         blamed = blame(chunk.entries, exc)
         for i, e in enumerate(chunk.entries):
             report.add(e.resource_type, "failed")
             if i in blamed:
-                report.failures.append(Failure(e.file, e.position, e.resource_type, e.identifier, blamed[i]))
+                report.failures.append(_entry_failure(e, blamed[i]))
             elif blamed:
-                report.failures.append(
-                    Failure(
-                        e.file,
-                        e.position,
-                        e.resource_type,
-                        e.identifier,
-                        "not written: its transaction was rejected because of another entry",
-                        cause=False,
-                    )
-                )
+                message = "not written: its transaction was rejected because of another entry"
+                report.failures.append(_entry_failure(e, message, cause=False))
         if not blamed:
-            first = chunk.entries[0]
-            report.failures.append(
-                Failure(
-                    first.file,
-                    None,
-                    "Bundle",
-                    chunk.describe(),
-                    f"{exc} (the server did not say which entry; all {len(chunk.entries)} entries were not written)",
-                )
-            )
+            report.failures.append(_chunk_failure(
+                chunk,
+                f"{exc} (the server did not say which entry; all {len(chunk.entries)} entries were not written)",
+            ))
 
     @staticmethod
     def _not_written(chunk: Chunk, report: PushReport, message: str, *, cause: bool = False) -> None:
         for e in chunk.entries:
             report.add(e.resource_type, "failed")
-            report.failures.append(Failure(e.file, e.position, e.resource_type, e.identifier, message, cause=cause))
+            report.failures.append(_entry_failure(e, message, cause=cause))
+
+
+def _entry_failure(e: Entry, message: str, *, cause: bool = True) -> Failure:
+    return Failure(e.file, e.position, e.resource_type, e.identifier, message, cause=cause)
+
+
+def _chunk_failure(chunk: Chunk, message: str) -> Failure:
+    """A failure of a whole transaction that no entry can be blamed for: reported once, against the chunk."""
+    return Failure(chunk.entries[0].file, None, "Bundle", chunk.describe(), message)
 
 
 def plan_files(files: Iterable[tuple[str, list[Entry]]], batch_size: int) -> list[Chunk]:
