@@ -20,10 +20,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fhirconv.bundle import build_bundle, dumps
-from fhirconv.convert import Converted, Summary, convert_records
 from fhirconv.errors import FhirconvError
 from fhirconv.gc_tuning import fewer_collections
+from fhirconv.output.bundle import build_bundle, dumps
+from fhirconv.pipeline.study import Converted, Summary, convert_records
 from fhirconv.versions import FhirVersion
 
 ROOT = Path(__file__).resolve().parents[1]

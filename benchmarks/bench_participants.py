@@ -10,7 +10,7 @@ Parts, each in its own process (so each peak-memory figure is its own), each sin
   stage    the conversion stage alone on --rows generated records held in no file: map, validate (fast
            path), serialise, write
 
-Validation is the fast path (fhirconv/participants/fast.py): the full fhir.resources model once per
+Validation is the fast path (fhirconv/validation/fast.py): the full fhir.resources model once per
 resource shape (Observations: per mapping plan; AdverseEvents: per generic shape), value checks per
 row; every 10,000th Observation is re-validated in full afterwards. Patients and ResearchSubjects are
 validated in full.
@@ -38,12 +38,12 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from fhirconv.bundle import Keyed
-from fhirconv.participants.fast import FastValidator, full_validate
-from fhirconv.participants.map_common import Context, build_observation
-from fhirconv.participants.pipeline import ParticipantSummary, convert_participants, write_ndjson
-from fhirconv.participants.records import Measurement, SourceRef
-from fhirconv.study import ArmGroup, Study
+from fhirconv.mapping.participants.common import Context, build_observation
+from fhirconv.model.participants import Measurement, SourceRef
+from fhirconv.model.study import ArmGroup, Study
+from fhirconv.output.bundle import Keyed
+from fhirconv.pipeline.participants import ParticipantSummary, convert_participants, write_ndjson
+from fhirconv.validation.fast import FastValidator, full_validate
 from fhirconv.versions import FhirVersion
 
 PILOT = Path("/work/shared/sdtm-cdiscpilot01")
@@ -149,8 +149,8 @@ def check_sample(out: Path, version: FhirVersion, every: int = 10_000) -> int:
 def end_to_end(
     label: str, folder: Path, study: Study | None, version: FhirVersion, out: Path, report: Path | None = None
 ) -> None:
-    from fhirconv.participants.design import study_from_design
-    from fhirconv.participants.read import read_participants
+    from fhirconv.readers.participants import read_participants
+    from fhirconv.readers.trial_design import study_from_design
 
     start_mb = peak_mb()
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -174,7 +174,7 @@ def end_to_end(
 
 
 def read_only(folder: Path) -> None:
-    from fhirconv.participants.read import read_participants
+    from fhirconv.readers.participants import read_participants
 
     cpu0 = time.process_time()
     data = read_participants(folder)

@@ -57,8 +57,8 @@ def synthetic_bundle(version: FhirVersion, subjects: int) -> dict[str, Any]:
 
 def converted(folder: Path, version: FhirVersion) -> list[Any]:
     """One bundle per registry record that converts (records the converters refuse are counted, not used)."""
-    from fhirconv.convert import convert_study
     from fhirconv.errors import FhirconvError
+    from fhirconv.pipeline.study import convert_study
     from fhirconv.readers import read_study
 
     bundles, refused = [], 0

@@ -6,14 +6,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # type checkers see the real, typed names; at run time they load on first use
-    from fhirconv.bundle import Keyed, build_bundle
-    from fhirconv.convert import convert_study, convert_with_participants, map_study
     from fhirconv.ctgov import fetch_study
     from fhirconv.errors import ExitCode, FhirconvError
-    from fhirconv.participants.read import read_participants
+    from fhirconv.model.study import Study, StudyRecord
+    from fhirconv.output.bundle import Keyed, build_bundle
+    from fhirconv.pipeline.study import convert_study, convert_with_participants, map_study
     from fhirconv.push import push_bundles, push_files, verify_files
     from fhirconv.readers import read_sources, read_study
-    from fhirconv.study import Study, StudyRecord
+    from fhirconv.readers.participants import read_participants
     from fhirconv.validation import ensure_valid, validate_content
     from fhirconv.versions import FhirVersion
 
@@ -22,16 +22,16 @@ __version__ = "0.1.0"
 # The typed public API, imported on first use so `import fhirconv` (and the CLI's start-up) stays cheap.
 _EXPORTS = {
     "FhirVersion": "fhirconv.versions",
-    "Keyed": "fhirconv.bundle",
-    "build_bundle": "fhirconv.bundle",
-    "Study": "fhirconv.study",
-    "StudyRecord": "fhirconv.study",
+    "Keyed": "fhirconv.output.bundle",
+    "build_bundle": "fhirconv.output.bundle",
+    "Study": "fhirconv.model.study",
+    "StudyRecord": "fhirconv.model.study",
     "read_sources": "fhirconv.readers",
     "read_study": "fhirconv.readers",
-    "map_study": "fhirconv.convert",
-    "convert_study": "fhirconv.convert",
-    "convert_with_participants": "fhirconv.convert",
-    "read_participants": "fhirconv.participants.read",
+    "map_study": "fhirconv.pipeline.study",
+    "convert_study": "fhirconv.pipeline.study",
+    "convert_with_participants": "fhirconv.pipeline.study",
+    "read_participants": "fhirconv.readers.participants",
     "validate_content": "fhirconv.validation",
     "ensure_valid": "fhirconv.validation",
     "fetch_study": "fhirconv.ctgov",

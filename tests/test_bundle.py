@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fhirconv.bundle import Keyed, build_bundle, client_id, dumps, full_url, reference
+from fhirconv.output.bundle import Keyed, build_bundle, client_id, dumps, full_url, reference
 from fhirconv.versions import FhirVersion
 
 SYS = "https://clinicaltrials.gov"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import fhirconv.convert
-from fhirconv.bundle import Keyed
+import fhirconv.pipeline.study
 from fhirconv.cli import main
+from fhirconv.output.bundle import Keyed
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,7 +156,7 @@ def _invalid_study(study: Any, version: Any) -> list[Keyed]:
 
 
 def test_invalid_output_is_refused_unless_allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fhirconv.convert, "map_study", _invalid_study)
+    monkeypatch.setattr(fhirconv.pipeline.study, "map_study", _invalid_study)
     out = tmp_path / "out.json"
     refused = run("convert", str(SEED), "-o", str(out))
     assert refused.exit_code == 1

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fhirconv.convert import map_study, to_bundle
+from fhirconv.model.study import StudyRecord
+from fhirconv.pipeline.study import map_study, to_bundle
 from fhirconv.readers import read_sources
-from fhirconv.study import StudyRecord
 from fhirconv.validation import validate_content
 from fhirconv.versions import FhirVersion
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fhirconv.bundle import dumps
-from fhirconv.convert import convert_study
+from fhirconv.output.bundle import dumps
+from fhirconv.pipeline.study import convert_study
 from fhirconv.readers import read_study
 from fhirconv.versions import FhirVersion
 

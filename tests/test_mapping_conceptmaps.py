@@ -11,9 +11,9 @@ import pytest
 import yaml
 from fhir.resources.conceptmap import ConceptMap
 
-from fhirconv import conceptmaps
-from fhirconv.conceptmaps import concept, display, load, lookup, translate
 from fhirconv.errors import MappingDataError, UnmappedCodeError
+from fhirconv.mapping import conceptmaps
+from fhirconv.mapping.conceptmaps import concept, display, load, lookup, translate
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPS = ROOT / "mappings" / "conceptmaps"

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from fhirconv import bundle
-from fhirconv.bundle import build_bundle, dumps
-from fhirconv.convert import Converted, Summary, convert_records
+from fhirconv.output import bundle
+from fhirconv.output.bundle import build_bundle, dumps
+from fhirconv.pipeline.study import Converted, Summary, convert_records
 from fhirconv.versions import FhirVersion
 
 DATA = Path(__file__).parent / "data"

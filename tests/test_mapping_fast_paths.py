@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from fhirconv.bundle import Keyed
 from fhirconv.errors import ValidationFailed
 from fhirconv.mapping import check, map_study
+from fhirconv.model.study import StudyRecord
+from fhirconv.output.bundle import Keyed
 from fhirconv.readers import read_sources
-from fhirconv.study import StudyRecord
 from fhirconv.versions import FhirVersion, model_class
 
 CORPUS = Path(__file__).parent / "data" / "ctgov-corpus"
@@ -207,7 +207,7 @@ def test_search_token_table_is_what_quote_gives() -> None:
     import random
     from urllib.parse import quote
 
-    from fhirconv.bundle import _search_value, request_for
+    from fhirconv.output.bundle import _search_value, request_for
 
     rnd = random.Random(7)
     alphabets = ["abcXYZ019 ,|$\\/:~._-%&?#=+é中😀\t\n\x00'\"<>\x7f", "".join(map(chr, range(128)))]

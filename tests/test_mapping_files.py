@@ -25,7 +25,7 @@ def test_conceptmap_is_valid_fhir_r5(path: Path) -> None:
 
 @pytest.mark.parametrize("path", sorted((MAPPINGS / "specs").glob("*.yaml")), ids=lambda p: p.name)
 def test_column_spec_passes_its_schema_and_the_field_registry(path: Path) -> None:
-    from fhirconv.participants.spec import load_spec
+    from fhirconv.readers.spec import load_spec
 
     spec = load_spec(path)
     assert spec.tables  # a spec that maps nothing would silently convert nothing

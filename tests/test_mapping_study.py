@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from fhirconv.bundle import Keyed, build_bundle, dumps, full_url
 from fhirconv.errors import InputError, UnmappedCodeError, ValidationFailed
 from fhirconv.mapping import map_study
 from fhirconv.mapping.check import check_models
@@ -21,7 +20,7 @@ from fhirconv.mapping.keys import (
     site_keys,
     study_key,
 )
-from fhirconv.study import (
+from fhirconv.model.study import (
     Age,
     ArmGroup,
     Contact,
@@ -42,6 +41,7 @@ from fhirconv.study import (
     SecondaryId,
     Study,
 )
+from fhirconv.output.bundle import Keyed, build_bundle, dumps, full_url
 from fhirconv.versions import FhirVersion
 
 R4, R5 = FhirVersion.R4, FhirVersion.R5
@@ -630,7 +630,7 @@ def test_check_models_agrees_with_plain_model_validation(version: FhirVersion) -
 
 @pytest.mark.parametrize("version", list(FhirVersion))
 def test_full_study_passes_every_offline_validation_layer(version: FhirVersion) -> None:
-    from fhirconv.convert import convert_study
+    from fhirconv.pipeline.study import convert_study
     from fhirconv.validation import Severity, validate_content
 
     findings = validate_content(convert_study(full_study(), version), version)

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from fhirconv.errors import InputError
+from fhirconv.model.study import Age
 from fhirconv.readers.normalize import (
     ENUMS,
     clean_text,
@@ -22,7 +23,6 @@ from fhirconv.readers.normalize import (
     phases,
     unescape_markdown,
 )
-from fhirconv.study import Age
 
 SPEC_DIR = Path(__file__).parent / "data" / "ctgov-corpus" / "spec"
 

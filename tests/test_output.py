@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fhirconv.output import atomic_writer, write_lines, write_text
+from fhirconv.output.files import atomic_writer, write_lines, write_text
 
 
 def test_write_text_creates_parents_and_replaces(tmp_path: Path) -> None:

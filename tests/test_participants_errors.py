@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from fhirconv.errors import InputError
-from fhirconv.participants.pipeline import ParticipantSummary, convert_participants
-from fhirconv.participants.read import read_participants
-from fhirconv.study import ArmGroup, Study
+from fhirconv.model.study import ArmGroup, Study
+from fhirconv.pipeline.participants import ParticipantSummary, convert_participants
+from fhirconv.readers.participants import read_participants
 from fhirconv.versions import FhirVersion
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "NCT04382547" / "participants"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from fhirconv.bundle import full_url
 from fhirconv.errors import InputError, UnmappedCodeError
-from fhirconv.participants import map_r4, map_r5
-from fhirconv.participants.map_common import SID_BASE, Context
-from fhirconv.participants.records import AdverseEventRecord, Disposition, Measurement, Participant, SourceRef
-from fhirconv.study import ArmGroup, Intervention, Study
+from fhirconv.mapping.participants import r4 as map_r4
+from fhirconv.mapping.participants import r5 as map_r5
+from fhirconv.mapping.participants.common import SID_BASE, Context
+from fhirconv.model.participants import AdverseEventRecord, Disposition, Measurement, Participant, SourceRef
+from fhirconv.model.study import ArmGroup, Intervention, Study
+from fhirconv.output.bundle import full_url
 from fhirconv.versions import FhirVersion, model_class
 
 SRC = SourceRef("lb.csv", 7)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fhirconv.participants.design import study_from_design
-from fhirconv.participants.map_common import code_table
-from fhirconv.participants.records import SourceRef, TrialDesign
+from fhirconv.mapping.participants.common import code_table
+from fhirconv.model.participants import SourceRef, TrialDesign
+from fhirconv.readers.trial_design import study_from_design
 
 DATA = Path(__file__).parent / "data" / "participants_map"
 SDTM_MAPS = sorted((Path(__file__).resolve().parents[1] / "mappings" / "conceptmaps").glob("sdtm-*.json"))

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from fhirconv.bundle import Keyed
 from fhirconv.errors import ValidationFailed
-from fhirconv.participants.fast import FastValidator, full_validate
-from fhirconv.participants.map_common import Context, build_observation
-from fhirconv.participants.records import Measurement, SourceRef
-from fhirconv.study import ArmGroup, Study
+from fhirconv.mapping.participants.common import Context, build_observation
+from fhirconv.model.participants import Measurement, SourceRef
+from fhirconv.model.study import ArmGroup, Study
+from fhirconv.output.bundle import Keyed
+from fhirconv.validation.fast import FastValidator, full_validate
 from fhirconv.versions import FhirVersion
 
 DATA = Path(__file__).parent / "data" / "participants_map"

@@ -8,15 +8,16 @@ from typing import Any
 
 import pytest
 
-from fhirconv.bundle import Keyed
 from fhirconv.errors import ValidationFailed
-from fhirconv.participants import map_r4, map_r5
-from fhirconv.participants.design import study_from_design
-from fhirconv.participants.fast import FastValidator, full_validate
-from fhirconv.participants.map_common import Context
-from fhirconv.participants.read import read_participants
-from fhirconv.participants.records import AdverseEventRecord
-from fhirconv.study import Study
+from fhirconv.mapping.participants import r4 as map_r4
+from fhirconv.mapping.participants import r5 as map_r5
+from fhirconv.mapping.participants.common import Context
+from fhirconv.model.participants import AdverseEventRecord
+from fhirconv.model.study import Study
+from fhirconv.output.bundle import Keyed
+from fhirconv.readers.participants import read_participants
+from fhirconv.readers.trial_design import study_from_design
+from fhirconv.validation.fast import FastValidator, full_validate
 from fhirconv.versions import FhirVersion
 
 ROOT = Path(__file__).parents[1]

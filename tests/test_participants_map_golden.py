@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from fhirconv.bundle import build_bundle, dumps
-from fhirconv.participants.pipeline import ParticipantSummary, convert_participants
+from fhirconv.output.bundle import build_bundle, dumps
+from fhirconv.pipeline.participants import ParticipantSummary, convert_participants
 from fhirconv.versions import FhirVersion
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ def study() -> Any:
 
 def bundle(layout: str, version: FhirVersion, summary: ParticipantSummary | None = None) -> dict[str, Any]:
     from fhirconv.mapping import map_study
-    from fhirconv.participants.read import read_participants
+    from fhirconv.readers.participants import read_participants
 
     s = study()
     data = read_participants(EXAMPLE / "participants" / layout)

@@ -9,11 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fhirconv.bundle import Keyed
 from fhirconv.errors import InputError, UnmappedCodeError
-from fhirconv.participants.pipeline import ParticipantSummary, convert_participants, write_ndjson
-from fhirconv.participants.read import read_participants
-from fhirconv.participants.records import (
+from fhirconv.model.participants import (
     AdverseEventRecord,
     Disposition,
     Measurement,
@@ -22,7 +19,10 @@ from fhirconv.participants.records import (
     SourceRef,
     TrialDesign,
 )
-from fhirconv.study import ArmGroup, Study
+from fhirconv.model.study import ArmGroup, Study
+from fhirconv.output.bundle import Keyed
+from fhirconv.pipeline.participants import ParticipantSummary, convert_participants, write_ndjson
+from fhirconv.readers.participants import read_participants
 from fhirconv.versions import FhirVersion
 
 STUDY = Study(nct_id="NCT04382547", arm_groups=[ArmGroup("mesenchymal stem cells"), ArmGroup("control")])

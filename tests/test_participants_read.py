@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from fhirconv.errors import InputError, UsageError
-from fhirconv.participants.read import read_participants
-from fhirconv.participants.records import Measurement, RowRejected
+from fhirconv.model.participants import Measurement, RowRejected
+from fhirconv.readers.participants import read_participants
 
 DATA = Path(__file__).parent / "data" / "participants"
 PILOT = DATA / "pilot"
@@ -301,8 +301,8 @@ def test_duplicate_key_found_when_rows_are_not_grouped_by_subject(tmp_path: Path
 def test_example_layouts_convert_to_the_same_fhir(version: str) -> None:
     import json
 
-    from fhirconv.participants.pipeline import convert_participants
-    from fhirconv.study import ArmGroup, Study
+    from fhirconv.model.study import ArmGroup, Study
+    from fhirconv.pipeline.participants import convert_participants
     from fhirconv.versions import FhirVersion
 
     study = Study(nct_id="NCT04382547", arm_groups=[ArmGroup("mesenchymal stem cells"), ArmGroup("control")])

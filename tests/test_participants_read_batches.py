@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from fhirconv.errors import InputError
-from fhirconv.participants import read
-from fhirconv.participants.fast import is_fhir_string
-from fhirconv.participants.read import _Keys, read_participants
-from fhirconv.participants.records import Measurement
-from fhirconv.participants.tables import open_table
+from fhirconv.model.participants import Measurement
+from fhirconv.readers import participants as read
+from fhirconv.readers.participants import _Keys, read_participants
+from fhirconv.readers.tables import open_table
+from fhirconv.validation.fast import is_fhir_string
 
 DATA = Path(__file__).parent / "data" / "participants"
 EXAMPLE = Path(__file__).parents[1] / "examples" / "NCT04382547" / "participants"

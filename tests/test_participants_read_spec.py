@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from fhirconv.errors import ExitCode, MappingDataError
-from fhirconv.participants.spec import RECORD_FIELDS, load_spec
+from fhirconv.readers.spec import RECORD_FIELDS, load_spec
 
 SPECS = Path(__file__).parents[1] / "mappings" / "specs"
 

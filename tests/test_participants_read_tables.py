@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from fhirconv.errors import InputError
-from fhirconv.participants.tables import open_table, table_stem
-from fhirconv.participants.xpt import XptReader, ibm_to_float
+from fhirconv.readers.tables import open_table, table_stem
+from fhirconv.readers.xpt import XptReader, ibm_to_float
 
 PILOT = Path(__file__).parent / "data" / "participants" / "pilot"
 
@@ -202,7 +202,7 @@ def test_ibm_column_equals_ibm_to_float_bit_for_bit(length: int) -> None:
 
     import numpy as np
 
-    from fhirconv.participants.xpt import ibm_column
+    from fhirconv.readers.xpt import ibm_column
 
     rng = random.Random(5)
     special = [bytes(8), b"." + bytes(7), b"Z" + bytes(7), b"\x80" + bytes(7), b"." + bytes(6) + b"\x01"]

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from fhirconv.cli import main
-from fhirconv.participants.map_common import fhir_datetime
-from fhirconv.participants.records import SourceRef
+from fhirconv.mapping.participants.common import fhir_datetime
+from fhirconv.model.participants import SourceRef
 
 SRC = SourceRef("lb.csv", 1)
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "NCT04382547"

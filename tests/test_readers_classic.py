@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from fhirconv.errors import InputError
+from fhirconv.model.study import Age, Contact, DateInfo, Mesh, Org, SecondaryId, Study
 from fhirconv.readers.ctgov_classic import classic_nct_id_of, classic_page_studies, read_classic_study
-from fhirconv.study import Age, Contact, DateInfo, Mesh, Org, SecondaryId, Study
 
 CORPUS = Path(__file__).parent / "data" / "ctgov-corpus"
 CLASSIC_FILES = sorted(CORPUS.glob("*.classic.json"))

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from fhirconv.errors import ExitCode, InputError, UsageError
+from fhirconv.model.study import StudyRecord
 from fhirconv.readers import ReadFailure, read_bytes, read_sources, read_study
-from fhirconv.study import StudyRecord
 
 CORPUS = Path(__file__).parent / "data" / "ctgov-corpus"
 V2_STUDY = CORPUS / "NCT00973089.json"

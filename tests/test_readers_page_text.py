@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from fhirconv.errors import InputError
+from fhirconv.model.study import Study, StudyRecord
 from fhirconv.readers import read_bytes
 from fhirconv.readers.ctgov_page_text import parse_page_text, read_page_text, split_terms
-from fhirconv.study import Study, StudyRecord
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "seed" / "NCT04382547.txt"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from fhirconv.errors import InputError
+from fhirconv.model.study import Age, DateInfo, Geo, Mesh, Org, SecondaryId, Study
 from fhirconv.readers.ctgov_v2 import nct_id_of, read_v2_study
-from fhirconv.study import Age, DateInfo, Geo, Mesh, Org, SecondaryId, Study
 
 CORPUS = Path(__file__).parent / "data" / "ctgov-corpus"
 V2_FILES = sorted(p for p in CORPUS.glob("*.json") if not p.name.endswith(".classic.json"))

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from fhirconv.errors import InputError
+from fhirconv.model.study import Study, StudyRecord
 from fhirconv.readers.ctgov_v2 import read_v2_study
 from fhirconv.readers.ctgov_xml import read_xml
 from fhirconv.readers.failure import ReadFailure
-from fhirconv.study import Study, StudyRecord
 
 CORPUS = Path(__file__).parent / "data" / "ctgov-corpus"
 XML_FILES = sorted(CORPUS.glob("*.xml"))

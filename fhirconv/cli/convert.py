@@ -8,10 +8,16 @@ from typing import Any
 
 import click
 
-from fhirconv.bundle import BundleKind, Keyed, dumps
 from fhirconv.cli.params import FHIR_VERSION
 from fhirconv.cli.push import pop_push_options, pop_server_config, push_options, server_options
-from fhirconv.convert import (
+from fhirconv.ctgov import CtgovSettings, resolve_sources
+from fhirconv.ctgov.options import CACHE_HELP, ctgov_options
+from fhirconv.errors import ExitCode, FhirconvError, UsageError
+from fhirconv.gc_tuning import fewer_collections
+from fhirconv.output.bundle import BundleKind, Keyed, dumps
+from fhirconv.output.files import write_lines, write_text
+from fhirconv.output.ndjson import ndjson_lines
+from fhirconv.pipeline.study import (
     Converted,
     Duplicate,
     Failed,
@@ -21,12 +27,6 @@ from fhirconv.convert import (
     merge,
     to_bundle,
 )
-from fhirconv.ctgov import CtgovSettings, resolve_sources
-from fhirconv.ctgov.options import CACHE_HELP, ctgov_options
-from fhirconv.errors import ExitCode, FhirconvError, UsageError
-from fhirconv.gc_tuning import fewer_collections
-from fhirconv.ndjson import ndjson_lines
-from fhirconv.output import write_lines, write_text
 from fhirconv.versions import FhirVersion
 
 EPILOG = """\b

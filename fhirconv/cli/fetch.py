@@ -18,7 +18,7 @@ from fhirconv.ctgov.options import CACHE_HELP, ctgov_options
 from fhirconv.ctgov.settings import CtgovSettings
 from fhirconv.ctgov.studies import StudySearch, get_study
 from fhirconv.errors import UsageError
-from fhirconv.output import atomic_writer, write_text
+from fhirconv.output.files import atomic_writer, write_text
 
 EPILOG = f"""\b
 Output:

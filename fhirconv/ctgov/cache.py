@@ -15,7 +15,7 @@ from typing import Any
 
 from fhirconv.ctgov.errors import CtgovBadAnswer
 from fhirconv.ctgov.ids import is_nct_id
-from fhirconv.output import atomic_writer
+from fhirconv.output.files import atomic_writer
 
 
 def study_nct_id(record: Any) -> str:

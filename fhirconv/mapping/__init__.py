@@ -1,9 +1,9 @@
-"""ClinicalTrials.gov study → FHIR resources (R4 and R5): pure functions over fhirconv.study.Study."""
+"""ClinicalTrials.gov study → FHIR resources (R4 and R5): pure functions over fhirconv.model.study.Study."""
 
 from __future__ import annotations
 
-from fhirconv.bundle import Keyed
-from fhirconv.study import Study
+from fhirconv.model.study import Study
+from fhirconv.output.bundle import Keyed
 from fhirconv.versions import FhirVersion
 
 __all__ = ["map_study"]
@@ -13,9 +13,9 @@ def map_study(study: Study, version: FhirVersion) -> list[Keyed]:
     """The ResearchStudy of `version` and every resource it references (Organizations, Group, Locations),
     referenced ones first, each keyed on its business identifier. Same Study → equal output."""
     if version is FhirVersion.R4:
-        from fhirconv.mapping.study_r4 import map_study_r4
+        from fhirconv.mapping.study.r4 import map_study_r4
 
         return map_study_r4(study)
-    from fhirconv.mapping.study_r5 import map_study_r5
+    from fhirconv.mapping.study.r5 import map_study_r5
 
     return map_study_r5(study)

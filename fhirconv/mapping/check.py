@@ -13,8 +13,8 @@ from typing import Any
 import fhir_core.constraints as _constraints
 from pydantic import BaseModel, ValidationError
 
-from fhirconv.bundle import Keyed
 from fhirconv.errors import ValidationFailed
+from fhirconv.output.bundle import Keyed
 from fhirconv.versions import FhirVersion, model_class
 
 # Why memoise: fhir.resources spends ~20 µs of Python per complex element it builds, and a study repeats the

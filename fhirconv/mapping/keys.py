@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from fhirconv.study import Location, Study
+from fhirconv.model.study import Location, Study
 
 # The NCT number's identifier system, as HL7 itself writes it in the FHIR R5 example
 # "ResearchStudy/example-ctgov-study-record" (identifier.system "https://clinicaltrials.gov", use official;

@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 
 from fhirconv.errors import FhirconvError, InputError, UsageError
+from fhirconv.model.study import Study, StudyRecord
 from fhirconv.readers.failure import ReadFailure
-from fhirconv.study import Study, StudyRecord
 
 __all__ = ["EXTENSIONS", "ReadFailure", "read_bytes", "read_sources", "read_study"]
 

@@ -5,21 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhirconv.errors import InputError
-from fhirconv.readers.jsonaccess import JsonObj, obj, objs, strs, text
-from fhirconv.readers.normalize import (
-    NCT_ID,
-    clean_text,
-    enum_value,
-    enum_values,
-    masking,
-    nct_id,
-    parse_age,
-    parse_bool,
-    parse_date,
-    parse_int,
-    phases,
-)
-from fhirconv.study import (
+from fhirconv.model.study import (
     ArmGroup,
     Contact,
     DateInfo,
@@ -37,6 +23,20 @@ from fhirconv.study import (
     ResponsibleParty,
     SecondaryId,
     Study,
+)
+from fhirconv.readers.jsonaccess import JsonObj, obj, objs, strs, text
+from fhirconv.readers.normalize import (
+    NCT_ID,
+    clean_text,
+    enum_value,
+    enum_values,
+    masking,
+    nct_id,
+    parse_age,
+    parse_bool,
+    parse_date,
+    parse_int,
+    phases,
 )
 
 __all__ = ["classic_nct_id_of", "classic_page_studies", "read_classic_study"]

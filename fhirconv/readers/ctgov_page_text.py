@@ -50,8 +50,7 @@ from functools import cache
 from importlib.resources import files
 
 from fhirconv.errors import FhirconvError, InputError
-from fhirconv.readers import normalize as nz
-from fhirconv.study import (
+from fhirconv.model.study import (
     ArmGroup,
     Contact,
     DateInfo,
@@ -67,6 +66,7 @@ from fhirconv.study import (
     Study,
     StudyRecord,
 )
+from fhirconv.readers import normalize as nz
 
 __all__ = ["PageExtras", "parse_page_text", "read_page_text", "split_terms"]
 

@@ -5,22 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhirconv.errors import InputError
-from fhirconv.readers.jsonaccess import JsonObj, obj, objs, strs, text
-from fhirconv.readers.normalize import (
-    NCT_ID,
-    clean_text,
-    enum_value,
-    enum_values,
-    nct_id,
-    parse_age,
-    parse_bool,
-    parse_date,
-    parse_float,
-    parse_int,
-    phases,
-    unescape_markdown,
-)
-from fhirconv.study import (
+from fhirconv.model.study import (
     Age,
     ArmGroup,
     Contact,
@@ -40,6 +25,21 @@ from fhirconv.study import (
     ResponsibleParty,
     SecondaryId,
     Study,
+)
+from fhirconv.readers.jsonaccess import JsonObj, obj, objs, strs, text
+from fhirconv.readers.normalize import (
+    NCT_ID,
+    clean_text,
+    enum_value,
+    enum_values,
+    nct_id,
+    parse_age,
+    parse_bool,
+    parse_date,
+    parse_float,
+    parse_int,
+    phases,
+    unescape_markdown,
 )
 
 __all__ = ["NCT_ID", "nct_id_of", "read_v2_study"]

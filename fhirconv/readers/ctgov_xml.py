@@ -28,9 +28,7 @@ import defusedxml
 from defusedxml.ElementTree import fromstring
 
 from fhirconv.errors import FhirconvError, InputError
-from fhirconv.readers import normalize as nz
-from fhirconv.readers.failure import ReadFailure
-from fhirconv.study import (
+from fhirconv.model.study import (
     ArmGroup,
     Contact,
     DateInfo,
@@ -50,6 +48,8 @@ from fhirconv.study import (
     Study,
     StudyRecord,
 )
+from fhirconv.readers import normalize as nz
+from fhirconv.readers.failure import ReadFailure
 
 FORMAT = "ctgov-xml"
 def read_xml(data: bytes, source: str) -> Iterator[StudyRecord | ReadFailure]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from fhirconv.errors import InputError
-from fhirconv.study import Age
+from fhirconv.model.study import Age
 
 __all__ = [
     "ENUMS",

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from fhirconv.bundle import Keyed, build_bundle, reference
+from fhirconv.output.bundle import Keyed, build_bundle, reference
 from fhirconv.versions import FhirVersion
 
 

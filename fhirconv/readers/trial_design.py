@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from fhirconv.participants.records import TrialDesign
-from fhirconv.study import Age, ArmGroup, Design, Eligibility, Enrollment, Intervention, Org, Study
+from fhirconv.model.participants import TrialDesign
+from fhirconv.model.study import Age, ArmGroup, Design, Eligibility, Enrollment, Intervention, Org, Study
 
 # TS parameter codes: CDISC SDTM controlled terminology codelist TSPARMCD (NCI EVS C66738); values of
 # the coded parameters from their codelists (TPHASE C66737, TBLIND C66735, SEXPOP C66732, TINDTP C66736).

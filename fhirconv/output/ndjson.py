@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
-from fhirconv.bundle import Keyed, client_id, key_uuid
 from fhirconv.errors import FhirconvError
+from fhirconv.output.bundle import Keyed, client_id, key_uuid
 from fhirconv.versions import FhirVersion
 
 _URN = re.compile(rb'"urn:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"')

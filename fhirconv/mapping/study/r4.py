@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhirconv.bundle import Keyed, reference
-from fhirconv.conceptmaps import concept, display, lookup
 from fhirconv.errors import InputError
-from fhirconv.mapping import common, keys
-from fhirconv.study import Study
+from fhirconv.mapping import keys
+from fhirconv.mapping.conceptmaps import concept, display, lookup
+from fhirconv.mapping.study import common
+from fhirconv.model.study import Study
+from fhirconv.output.bundle import Keyed, reference
 from fhirconv.versions import FhirVersion
 
 V = FhirVersion.R4

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhirconv.bundle import Keyed
-from fhirconv.participants.map_common import (
+from fhirconv.mapping.participants.common import (
     Context,
     ae_causality,
     ae_coded,
@@ -22,7 +21,8 @@ from fhirconv.participants.map_common import (
     period,
     subject_states,
 )
-from fhirconv.participants.records import AdverseEventRecord, Disposition, Participant
+from fhirconv.model.participants import AdverseEventRecord, Disposition, Participant
+from fhirconv.output.bundle import Keyed
 
 __all__ = ["map_adverse_event", "map_observation", "map_patient", "map_research_subject"]
 

@@ -10,11 +10,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from fhirconv.bundle import Keyed
 from fhirconv.errors import ValidationFailed
+from fhirconv.output.bundle import Keyed
 from fhirconv.versions import FhirVersion, model_class
 
-# Why this is sound: an Observation of one plan (fhirconv.participants.map_common.ObsPlan) has the
+# Why this is sound: an Observation of one plan (fhirconv.mapping.participants.common.ObsPlan) has the
 # same elements, the same codes and the same static fragments as every other Observation of that plan;
 # the first one is validated by the fhir.resources model. What differs per row are a few primitive
 # values, checked here with the FHIR primitive rules (regexes as in the spec's JSON Schema). A test

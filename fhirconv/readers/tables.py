@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 
 from fhirconv.errors import InputError
-from fhirconv.participants.xpt import Value, XptReader, open_binary
+from fhirconv.readers.xpt import Value, XptReader, open_binary
 
 __all__ = ["TABLE_SUFFIXES", "Table", "Value", "open_table", "table_stem"]
 

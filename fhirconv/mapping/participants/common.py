@@ -12,11 +12,11 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fhirconv.bundle import Keyed, reference
 from fhirconv.errors import InputError, UnmappedCodeError
 from fhirconv.mapping import keys
-from fhirconv.participants.records import AdverseEventRecord, Disposition, Measurement, Participant, SourceRef
-from fhirconv.study import Study
+from fhirconv.model.participants import AdverseEventRecord, Disposition, Measurement, Participant, SourceRef
+from fhirconv.model.study import Study
+from fhirconv.output.bundle import Keyed, reference
 
 # Identifier namespace for participant-level business identifiers. SDTM identifiers (USUBJID, --SEQ)
 # are only unique within one study, so every system is scoped to the study's own key
@@ -58,8 +58,8 @@ class CodeEntry:
 @cache
 def code_table(map_id: str) -> dict[str, CodeEntry]:
     """The elements of ConceptMap `map_id` by source code, every target with its dependsOn (a view over
-    fhirconv.conceptmaps.load, which reads and validates the map once)."""
-    from fhirconv.conceptmaps import load
+    fhirconv.mapping.conceptmaps.load, which reads and validates the map once)."""
+    from fhirconv.mapping.conceptmaps import load
 
     return {
         code: CodeEntry(entry.display, tuple({"coding": dict(c), "depends": dict(d)} for c, d in entry.targets))

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fhirconv.bundle import BundleKind, Keyed, build_bundle
 from fhirconv.errors import FhirconvError, InputError, UsageError
+from fhirconv.model.study import Study, StudyRecord
+from fhirconv.output.bundle import BundleKind, Keyed, build_bundle
 from fhirconv.readers.failure import ReadFailure
-from fhirconv.study import Study, StudyRecord
 from fhirconv.versions import FhirVersion
 
 
@@ -162,7 +162,7 @@ class ParticipantRun:
     study: Study
     study_items: list[Keyed]
     rows: Iterator[Keyed]
-    summary: Any  # fhirconv.participants.pipeline.ParticipantSummary
+    summary: Any  # fhirconv.pipeline.participants.ParticipantSummary
     ignored_files: list[str] = field(default_factory=list)  # input tables no spec table reads (e.g. CM, EX)
 
     @property
@@ -181,9 +181,9 @@ def convert_with_participants(
     """Study (or, with none, the study the SDTM trial-design domains describe) + participant data →
     resources. Every bad row is collected; once the stream is consumed, `check_participant_summary`
     raises naming each of them, so callers write nothing (output is atomic) when any row failed."""
-    from fhirconv.participants.design import study_from_design
-    from fhirconv.participants.pipeline import ParticipantSummary, convert_participants
-    from fhirconv.participants.read import read_participants
+    from fhirconv.pipeline.participants import ParticipantSummary, convert_participants
+    from fhirconv.readers.participants import read_participants
+    from fhirconv.readers.trial_design import study_from_design
 
     data = read_participants(list(participants), spec=spec, on_error="collect")
     if study is None:

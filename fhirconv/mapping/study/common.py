@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fhirconv.bundle import Keyed, reference
-from fhirconv.conceptmaps import concept, display, translate
 from fhirconv.errors import InputError
 from fhirconv.mapping import keys
-from fhirconv.study import Age, Contact, Location, Mesh, Org, Study
+from fhirconv.mapping.conceptmaps import concept, display, translate
+from fhirconv.model.study import Age, Contact, Location, Mesh, Org, Study
+from fhirconv.output.bundle import Keyed, reference
 from fhirconv.versions import FhirVersion
 
 MESH_SYSTEM = "https://www.nlm.nih.gov/mesh"  # HL7 Terminology CodeSystem MeSH (terminology.hl7.org/CodeSystem-MeSH)

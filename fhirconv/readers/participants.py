@@ -15,10 +15,10 @@ from itertools import chain, groupby, repeat
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from fhirconv.conceptmaps import load as load_conceptmap
-from fhirconv.conceptmaps import translate
 from fhirconv.errors import FhirconvError, InputError, UsageError
-from fhirconv.participants.records import (
+from fhirconv.mapping.conceptmaps import load as load_conceptmap
+from fhirconv.mapping.conceptmaps import translate
+from fhirconv.model.participants import (
     AdverseEventRecord,
     Disposition,
     Measurement,
@@ -27,8 +27,8 @@ from fhirconv.participants.records import (
     SourceRef,
     TrialDesign,
 )
-from fhirconv.participants.spec import BUILTIN_SPECS, REQUIRED_FIELDS, ColumnSpec, Spec, TableSpec, load_spec
-from fhirconv.participants.tables import Table, Value, open_table, table_stem
+from fhirconv.readers.spec import BUILTIN_SPECS, REQUIRED_FIELDS, ColumnSpec, Spec, TableSpec, load_spec
+from fhirconv.readers.tables import Table, Value, open_table, table_stem
 
 __all__ = ["ParticipantData", "detect_spec", "read_participants"]
 

@@ -13,10 +13,10 @@ from typing import Any, Literal
 import jsonschema
 import yaml
 
-from fhirconv.conceptmaps import load as load_conceptmap
-from fhirconv.conceptmaps import mapping_root
 from fhirconv.errors import MappingDataError
-from fhirconv.participants.records import AdverseEventRecord, Disposition, Measurement, Participant
+from fhirconv.mapping.conceptmaps import load as load_conceptmap
+from fhirconv.mapping.conceptmaps import mapping_root
+from fhirconv.model.participants import AdverseEventRecord, Disposition, Measurement, Participant
 
 __all__ = [
     "BUILTIN_SPECS",

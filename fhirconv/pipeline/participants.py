@@ -11,13 +11,11 @@ from typing import Any, Literal, Protocol, TextIO
 
 import orjson
 
-from fhirconv.bundle import NO_IDENTIFIER_SEARCH, Keyed, client_id
 from fhirconv.errors import FhirconvError, InputError
-from fhirconv.output import atomic_writer
-from fhirconv.participants import map_r4, map_r5
-from fhirconv.participants.fast import FastValidator, full_validate
-from fhirconv.participants.map_common import Context, build_observation
-from fhirconv.participants.records import (
+from fhirconv.mapping.participants import r4 as map_r4
+from fhirconv.mapping.participants import r5 as map_r5
+from fhirconv.mapping.participants.common import Context, build_observation
+from fhirconv.model.participants import (
     AdverseEventRecord,
     Disposition,
     Measurement,
@@ -26,14 +24,17 @@ from fhirconv.participants.records import (
     SourceRef,
     TrialDesign,
 )
-from fhirconv.study import Study
+from fhirconv.model.study import Study
+from fhirconv.output.bundle import NO_IDENTIFIER_SEARCH, Keyed, client_id
+from fhirconv.output.files import atomic_writer
+from fhirconv.validation.fast import FastValidator, full_validate
 from fhirconv.versions import FhirVersion
 
 __all__ = ["ParticipantSource", "ParticipantSummary", "convert_participants", "write_ndjson"]
 
 
 class ParticipantSource(Protocol):
-    """What the participant readers hand over (fhirconv.participants.read.ParticipantData fits it).
+    """What the participant readers hand over (fhirconv.readers.participants.ParticipantData fits it).
 
     `measurements` and `adverse_events` are iterated once, streaming; rows a reader could not read
     come as RowRejected in those streams or in `rejected`. `row_counts` (rows read per file) is read
@@ -297,7 +298,7 @@ def convert_participants(
 
 def ndjson_line(item: Keyed, version: FhirVersion) -> bytes:
     """One resource as an NDJSON line; types without identifier search get their deterministic id,
-    as in transaction bundles (fhirconv.bundle.build_bundle)."""
+    as in transaction bundles (fhirconv.output.bundle.build_bundle)."""
     resource = item.resource
     if item.resource_type in NO_IDENTIFIER_SEARCH[version]:
         resource = {

@@ -1,0 +1,1 @@
+"""Participant records → FHIR mappers, one module per FHIR version."""

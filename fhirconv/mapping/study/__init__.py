@@ -1,0 +1,1 @@
+"""Study (registry record) → FHIR mappers, one module per FHIR version."""

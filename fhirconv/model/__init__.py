@@ -1,0 +1,1 @@
+"""The typed, version-neutral records the readers produce and the mappers consume."""

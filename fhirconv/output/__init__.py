@@ -1,0 +1,1 @@
+"""Output stage: bundles, NDJSON and atomic files."""
