@@ -1,9 +1,11 @@
-"""A local HTTP proxy that injects faults between fhirconv and a FHIR server (503, 429, drops, delays, restarts)."""
+"""A local HTTP proxy that injects faults between fhirconv and a FHIR server (503, 429, drops, delays, restarts,
+redirects), and plays the authenticating gateway that production FHIR servers sit behind."""
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import socket
 import ssl
 import threading
@@ -22,12 +24,14 @@ class Fault:
     connection without forwarding), "drop-after" (forward, so the server commits, then close without
     answering), "slow" (forward, then wait `delay` seconds before answering), "restart" (forward, then call
     the proxy's `on_restart` and close without answering), "restart-before" (call `on_restart`, then close
-    without forwarding: the request is lost with the old server process)."""
+    without forwarding: the request is lost with the old server process), "redirect" (answer `status`
+    (a 3xx) with `Location: location`, without forwarding)."""
 
     kind: str
     status: int = 503
     retry_after: str | None = None
     delay: float = 0.0
+    location: str | None = None
 
 
 @dataclass
@@ -42,13 +46,20 @@ class Seen:
 @dataclass
 class FaultProxy:
     """Faults are keyed by the 1-based sequence number of POST requests (transactions and batches);
-    `from_post` applies one fault to every POST from that number on (a long outage)."""
+    `from_post` applies one fault to every POST from that number on (a long outage).
+
+    `require_auth`: every request must carry exactly this Authorization header, else 401 (as a gateway in
+    front of HAPI answers); with `echo_auth` the 401 quotes the header it got, as careless servers do.
+    `hide_transactions`: /metadata loses its `transaction` interaction (a server that does not take them)."""
 
     upstream: str
     faults: dict[int, Fault] = field(default_factory=dict)
     from_post: tuple[int, Fault] | None = None
     on_restart: Callable[[], None] | None = None
     tls: tuple[str, str] | None = None  # (certificate, key) PEM files: serve https
+    require_auth: str | None = None
+    echo_auth: bool = False
+    hide_transactions: bool = False
     log: list[Seen] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -120,6 +131,15 @@ class FaultProxy:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         _, fault = self._pick(h.command, h.path)
+        if self.require_auth is not None and h.headers.get("Authorization") != self.require_auth:
+            got = h.headers.get("Authorization")
+            text = f"not authorized: {got}" if self.echo_auth else "authentication required"
+            outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "login", "diagnostics": text}]}
+            self._reply(h, 401, json.dumps(outcome).encode(), {"WWW-Authenticate": 'Bearer realm="fhir"'})
+            return
+        if fault and fault.kind == "redirect":
+            self._reply(h, fault.status, b"", {"Location": fault.location or "/"})
+            return
         if fault and fault.kind == "status":
             extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             self._reply(h, fault.status, b'{"resourceType":"OperationOutcome","issue":[]}', extra)
@@ -148,6 +168,8 @@ class FaultProxy:
             return
         if fault and fault.kind == "slow":
             time.sleep(fault.delay)
+        if self.hide_transactions and h.command == "GET" and h.path.split("?")[0].rstrip("/") == "/metadata":
+            data = _without_transactions(data)
         self._reply(h, status, data, headers)
 
     def _forward(self, h: BaseHTTPRequestHandler, body: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -178,3 +200,10 @@ class FaultProxy:
         h.close_connection = True
         with contextlib.suppress(OSError):
             h.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _without_transactions(data: bytes) -> bytes:
+    statement = json.loads(data)
+    for rest in statement.get("rest", []):
+        rest["interaction"] = [i for i in rest.get("interaction", []) if i.get("code") != "transaction"]
+    return json.dumps(statement).encode()

@@ -1,10 +1,8 @@
-# ruff: noqa: F811  (pytest fixtures imported from fhir_server.fixture are used as arguments)
-"""`fhirconv push` against a real FHIR server: idempotency, chunking, rejections, capability checks, auth."""
+"""`fhirconv push` against real HAPI FHIR (R4 and R5): idempotency, chunking, rejections, capability checks, auth."""
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -12,18 +10,13 @@ from typing import Any
 import pytest
 import requests
 from click.testing import CliRunner, Result
-from fhir_server.fixture import LocalServer, fhir_server, start_server  # noqa: F401  (pytest fixtures)
-from fhir_server.sample import new_system, study_bundle, write_bundle
+from fault_proxy import FaultProxy
+from push_sample import new_system, study_bundle, write_bundle
 
 from fhirconv.cli import main
 from fhirconv.errors import ExitCode
 
 pytestmark = pytest.mark.server
-
-LOCAL_ONLY = pytest.mark.skipif(
-    bool(os.environ.get("FHIRCONV_TEST_SERVER")), reason="starts its own local server with special options"
-)
-
 
 def run(*args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(main, list(args), env=env or {}, catch_exceptions=False)
@@ -151,16 +144,13 @@ def test_r5_content_to_an_r4_server_stops_before_sending(fhir_server: str, tmp_p
     assert forced.exit_code == ExitCode.USAGE
 
 
-@LOCAL_ONLY
-def test_server_without_transactions_is_refused(tmp_path: Path) -> None:
-    server = start_server(extra_args=("--no-transaction",))
-    try:
-        bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
-        result = run("push", str(bundle), "--server", server.base_url)
-        assert result.exit_code == ExitCode.USAGE
-        assert "does not announce transaction support" in result.stderr
-    finally:
-        server.stop()
+def test_server_without_transactions_is_refused(fhir_server: str, tmp_path: Path) -> None:
+    bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
+    with FaultProxy(fhir_server, hide_transactions=True) as proxy:
+        result = run("push", str(bundle), "--server", proxy.url)
+    assert result.exit_code == ExitCode.USAGE
+    assert "does not announce transaction support" in result.stderr
+    assert not [s for s in proxy.log if s.method == "POST"]
 
 
 def test_unreachable_server_exits_unreachable(tmp_path: Path) -> None:
@@ -173,36 +163,31 @@ def test_unreachable_server_exits_unreachable(tmp_path: Path) -> None:
     assert "cannot reach" in result.stderr
 
 
-@LOCAL_ONLY
-def test_bearer_token_from_the_environment_and_never_printed(tmp_path: Path) -> None:
+def test_bearer_token_from_the_environment_and_never_printed(fhir_server: str, tmp_path: Path) -> None:
     secret = "s3cret-token-value"
-    server = start_server(extra_args=("--token", secret))
-    try:
-        bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
-        denied = run("push", str(bundle), "--server", server.base_url)
+    bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
+    with FaultProxy(fhir_server, require_auth=f"Bearer {secret}") as proxy:
+        denied = run("push", str(bundle), "--server", proxy.url)
         assert denied.exit_code == ExitCode.REJECTED
         assert "401" in denied.stderr
-        wrong = run("push", str(bundle), "--server", server.base_url, env={"FHIRCONV_TOKEN": "wrong"})
+        wrong = run("push", str(bundle), "--server", proxy.url, env={"FHIRCONV_TOKEN": "wrong"})
         assert wrong.exit_code == ExitCode.REJECTED
         assert "wrong" not in wrong.stderr + wrong.stdout
-        ok = run("push", str(bundle), "--server", server.base_url, "--format", "json", env={"FHIRCONV_TOKEN": secret})
+        ok = run("push", str(bundle), "--server", proxy.url, "--format", "json", env={"FHIRCONV_TOKEN": secret})
         assert ok.exit_code == 0, ok.stderr
         assert secret not in ok.stdout + ok.stderr
-        verified = run("verify", str(bundle), "--server", server.base_url, env={"FHIRCONV_TOKEN": secret})
+        verified = run("verify", str(bundle), "--server", proxy.url, env={"FHIRCONV_TOKEN": secret})
         assert verified.exit_code == 0
-    finally:
-        server.stop()
 
 
-@LOCAL_ONLY
-def test_basic_auth(tmp_path: Path) -> None:
-    server = start_server(extra_args=("--basic", "alice:pw"))
-    try:
-        bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
-        assert run("push", str(bundle), "--server", server.base_url, "--user", "alice:pw").exit_code == 0
-        assert run("push", str(bundle), "--server", server.base_url, "--user", "alice:no").exit_code == 3
-    finally:
-        server.stop()
+def test_basic_auth(fhir_server: str, tmp_path: Path) -> None:
+    import base64
+
+    expected = "Basic " + base64.b64encode(b"alice:pw").decode()
+    bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
+    with FaultProxy(fhir_server, require_auth=expected) as proxy:
+        assert run("push", str(bundle), "--server", proxy.url, "--user", "alice:pw").exit_code == 0
+        assert run("push", str(bundle), "--server", proxy.url, "--user", "alice:no").exit_code == 3
 
 
 def test_missing_server_and_bad_input_are_usage_errors(tmp_path: Path) -> None:
@@ -270,8 +255,6 @@ def _self_signed(tmp_path: Path) -> tuple[str, str]:
 
 
 def test_tls_is_verified_by_default(fhir_server: str, tmp_path: Path) -> None:
-    from fault_proxy import FaultProxy
-
     cert, key = _self_signed(tmp_path)
     bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
     with FaultProxy(fhir_server, tls=(cert, key)) as proxy:

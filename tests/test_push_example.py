@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from fhir_server.fixture are used as arguments)
 """The example NCT04382547 with its participants, converted, pushed twice, verified: one copy of each resource."""
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner, Result
-from fhir_server.fixture import fhir_server  # noqa: F401  (pytest fixture)
 
 from fhirconv.cli import main
 

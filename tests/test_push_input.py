@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fhir_server.sample import study_bundle
+from push_sample import study_bundle
 
 from fhirconv.errors import ExitCode, FhirconvError
 from fhirconv.push import load_files

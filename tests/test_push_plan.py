@@ -6,7 +6,7 @@ import email.utils
 import time
 
 import pytest
-from fhir_server.sample import study_bundle
+from push_sample import study_bundle
 
 from fhirconv.push.entries import bundle_entries
 from fhirconv.push.plan import plan_chunks

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from fhir_server.fixture are used as arguments)
 """Before talking FHIR, push and verify check that the server is a FHIR server of the content's version."""
 
 from __future__ import annotations
@@ -10,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from fhir_server.fixture import fhir_server  # noqa: F401  (pytest fixture)
+from fault_proxy import FaultProxy
+from push_sample import new_system, study_bundle, write_bundle
 
 from fhirconv.cli import main
 
@@ -74,19 +74,14 @@ def test_credentials_in_the_server_url_become_basic_auth_and_are_never_printed()
 
 
 @pytest.mark.server
-def test_verify_text_report_shows_the_first_problems_and_counts_the_rest(tmp_path: Path) -> None:
-    from fhir_server.fixture import require_local_server, start_server
-
-    require_local_server()
-    server = start_server(data_file=tmp_path / "empty.jsonl")  # a fresh, empty server: everything is missing
-    try:
-        result = run("verify", str(EXAMPLE / "NCT04382547.R4.json"), "--server", server.base_url)
-    finally:
-        server.stop()
+def test_verify_text_report_shows_the_first_problems_and_counts_the_rest(fhir_server: str, tmp_path: Path) -> None:
+    # Never pushed (identifiers of its own): every resource is missing.
+    bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=20))
+    result = run("verify", str(bundle), "--server", fhir_server)
     assert result.exit_code == 5
     assert "verified against" in result.stderr
-    assert "0 of 1027 resources found once" in result.stderr
-    assert "... and 977 more problems (--format json lists them all)" in result.stderr
+    assert "0 of 103 resources found once" in result.stderr
+    assert "... and 53 more problems (--format json lists them all)" in result.stderr
     assert result.stderr.count("nothing found by") == 50
 
 
@@ -99,17 +94,11 @@ def test_an_unusable_server_url_is_a_usage_error(server: str) -> None:
 
 
 @pytest.mark.server
-def test_validate_server_with_a_token(tmp_path: Path) -> None:
-    from fhir_server.fixture import require_local_server, start_server
-
-    require_local_server()
-    server = start_server(data_file=tmp_path / "j.jsonl", extra_args=("--token", "sekret"))
+def test_validate_server_with_a_token(fhir_server: str) -> None:
     bundle = str(EXAMPLE.parent.parent / "tests" / "data" / "validate" / "clean" / "bundle.R4.json")
-    try:
-        refused = run("validate", "--server", server.base_url, bundle)
-        accepted = run("validate", "--server", server.base_url, "--token", "sekret", bundle)
-    finally:
-        server.stop()
+    with FaultProxy(fhir_server, require_auth="Bearer sekret") as proxy:
+        refused = run("validate", "--server", proxy.url, bundle)
+        accepted = run("validate", "--server", proxy.url, "--token", "sekret", bundle)
     assert refused.exit_code == 3, refused.output  # an authentication failure, not a finding about the content
     assert "INVALID" not in refused.output
     assert "sekret" not in refused.output + accepted.output

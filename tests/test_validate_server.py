@@ -1,6 +1,5 @@
-"""The server layer against the local FHIR test server's $validate (or FHIRCONV_TEST_SERVER)."""
+"""The server layer against HAPI's $validate (or FHIRCONV_TEST_SERVER)."""
 
-# ruff: noqa: F811  (pytest fixtures imported from fhir_server.fixture are used as arguments)
 from __future__ import annotations
 
 import json
@@ -8,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fhir_server.fixture import fhir_server  # noqa: F401  (pytest fixture)
 
 from fhirconv.cli import main
 from fhirconv.transport import FhirClient, ServerConfig

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from fhir_server.fixture are used as arguments)
 """`fhirconv verify`: finds what is missing, duplicated or different on a real server."""
 
 from __future__ import annotations
@@ -10,8 +9,7 @@ from typing import Any
 import pytest
 import requests
 from click.testing import CliRunner, Result
-from fhir_server.fixture import fhir_server  # noqa: F401  (pytest fixture)
-from fhir_server.sample import new_system, study_bundle, write_bundle
+from push_sample import new_system, study_bundle, write_bundle
 
 from fhirconv.cli import main
 from fhirconv.errors import ExitCode
