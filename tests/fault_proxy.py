@@ -176,7 +176,9 @@ class FaultProxy:
         target = urlsplit(self.upstream)
         conn = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port or 80, timeout=60)
         try:
-            headers = {k: v for k, v in h.headers.items() if k.lower() not in ("host", "connection", "keep-alive")}
+            # Without Accept-Encoding: HAPI would gzip its answer, and the proxy reads and rewrites bodies.
+            hop = ("host", "connection", "keep-alive", "accept-encoding")
+            headers = {k: v for k, v in h.headers.items() if k.lower() not in hop}
             conn.request(h.command, target.path.rstrip("/") + h.path, body=body or None, headers=headers)
             resp = conn.getresponse()
             data = resp.read()

@@ -103,4 +103,4 @@ def test_validate_server_with_a_token(fhir_server: str) -> None:
     assert "INVALID" not in refused.output
     assert "sekret" not in refused.output + accepted.output
     assert accepted.exit_code == 0, accepted.output
-    assert accepted.stdout.startswith("valid:")
+    assert accepted.stdout.splitlines()[-1].startswith("valid:")

@@ -10,6 +10,8 @@ from fhirconv.transport.errors import AuthenticationFailed, ServerRejected
 from fhirconv.validation.findings import Finding, Layer, Severity, resource_context
 
 _ENTRY = re.compile(r"^Bundle\.entry\[(\d+)\]\.resource(?:\.(.*))?$")
+# HAPI annotates paths with the resource they are in: `Bundle.entry[3].resource/*Patient/fc-1*/.birthDate`.
+_ANNOTATION = re.compile(r"/\*.*?\*/")
 _SEVERITY = {s.value: s for s in Severity}
 
 
@@ -67,7 +69,7 @@ def outcome_findings(outcome: dict[str, Any], content: dict[str, Any]) -> list[F
         ):
             continue  # the server's way of saying "valid" (HAPI, Medplum): not a finding
         context = resource_context(content)
-        path = str(where)
+        path = _ANNOTATION.sub("", str(where))
         match = _ENTRY.match(path)
         if match and isinstance(entries, list) and int(match.group(1)) < len(entries):
             index = int(match.group(1))
