@@ -243,7 +243,7 @@ def test_adverse_event_r4() -> None:
     assert r["event"]["text"] == "fever after infusion"
     assert r["date"] == "2020-04-03"
     assert r["severity"]["coding"][0]["code"] == "mild"
-    assert r["seriousness"]["coding"][0]["code"] == "non-serious"
+    assert r["seriousness"]["coding"][0]["code"] == "Non-serious"  # 4.0.1 spells it so; R5 "non-serious"
     assert r["outcome"]["coding"][0]["code"] == "resolved"
     assert r["suspectEntity"][0]["causality"][0]["assessment"]["coding"][0]["code"] == "Possible"
     assert r["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] == "C41338"

@@ -576,10 +576,17 @@ def ae_event_concept(ae: AdverseEventRecord) -> dict[str, Any]:
     return concept
 
 
-def ae_seriousness(ae: AdverseEventRecord) -> dict[str, Any] | None:
+# The seriousness CodeSystem changed the case of its codes: FHIR 4.0.1 has `Serious` / `Non-serious`, 5.0.0
+# `serious` / `non-serious` (HAPI's validator refuses the other version's spelling as an unknown code).
+AE_SERIOUSNESS_CODES = {"R4": ("Serious", "Non-serious"), "R5": ("serious", "non-serious")}
+
+
+def ae_seriousness(ae: AdverseEventRecord, version: str) -> dict[str, Any] | None:
+    """AESER as the seriousness CodeableConcept in `version` ("R4" or "R5": its CodeSystem's spelling)."""
     if ae.serious is None:
         return None
-    code = "serious" if ae.serious else "non-serious"
+    serious, non_serious = AE_SERIOUSNESS_CODES[version]
+    code = serious if ae.serious else non_serious
     display = "Serious" if ae.serious else "Non-serious"
     return {"coding": [{"system": AE_SERIOUSNESS, "code": code, "display": display}]}
 

@@ -70,7 +70,7 @@ def map_adverse_event(ae: AdverseEventRecord, ctx: Context) -> Keyed:
         res["date"] = start
     # AEENDTC has no R4 element (R4 AdverseEvent has only a single date): see mappings/README.md.
     fhir_datetime(ae.end, ae.source, "AEENDTC", ctx.tz)  # still checked, so bad input is reported
-    serious = ae_seriousness(ae)
+    serious = ae_seriousness(ae, "R4")
     if serious:
         res["seriousness"] = serious
     severity = ae_coded("sdtm-aesev-severity", ae.severity, ae.source, "AESEV")

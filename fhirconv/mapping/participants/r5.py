@@ -123,7 +123,7 @@ def map_adverse_event(ae: AdverseEventRecord, ctx: Context) -> Keyed:
         res["occurrenceDateTime"] = start
     elif end:
         res["occurrencePeriod"] = {"end": end}
-    serious = ae_seriousness(ae)
+    serious = ae_seriousness(ae, "R5")
     if serious:
         res["seriousness"] = serious
     if outcome:
