@@ -576,19 +576,15 @@ def ae_event_concept(ae: AdverseEventRecord) -> dict[str, Any]:
     return concept
 
 
-# The seriousness CodeSystem changed the case of its codes: FHIR 4.0.1 has `Serious` / `Non-serious`, 5.0.0
-# `serious` / `non-serious` (HAPI's validator refuses the other version's spelling as an unknown code).
-AE_SERIOUSNESS_CODES = {"R4": ("Serious", "Non-serious"), "R5": ("serious", "non-serious")}
-
-
 def ae_seriousness(ae: AdverseEventRecord, version: str) -> dict[str, Any] | None:
-    """AESER as the seriousness CodeableConcept in `version` ("R4" or "R5": its CodeSystem's spelling)."""
+    """AESER as the seriousness CodeableConcept, spelt as `version` ("R4" or "R5") spells the codes."""
     if ae.serious is None:
         return None
-    serious, non_serious = AE_SERIOUSNESS_CODES[version]
-    code = serious if ae.serious else non_serious
     display = "Serious" if ae.serious else "Non-serious"
+    code = version_code(AE_SERIOUSNESS, display, version)
     return {"coding": [{"system": AE_SERIOUSNESS, "code": code, "display": display}]}
+
+
 
 
 def ae_coded(map_id: str, value: str | None, src: SourceRef, column: str) -> dict[str, Any] | None:
@@ -612,11 +608,31 @@ def ae_grade(ae: AdverseEventRecord) -> dict[str, Any] | None:
     return concept
 
 
-def ae_causality(ae: AdverseEventRecord) -> dict[str, Any] | None:
-    return ae_coded("sdtm-aerel-causality", ae.relatedness, ae.source, "AEREL")
+def ae_causality(ae: AdverseEventRecord, version: str) -> dict[str, Any] | None:
+    concept = ae_coded("sdtm-aerel-causality", ae.relatedness, ae.source, "AEREL")
+    if concept and concept.get("coding"):
+        concept["coding"] = [
+            {**c, "code": version_code(str(c.get("system")), str(c["code"]), version)} for c in concept["coding"]
+        ]
+    return concept
 
 
 AE_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
+AE_CAUSALITY = "http://terminology.hl7.org/CodeSystem/adverse-event-causality-assess"
+
+# Code systems whose codes were respelt in lower case when they moved from FHIR 4.0.1 to terminology.hl7.org,
+# which R5 binds to (Serious -> serious, Probably-Likely -> probably-likely). HAPI's validator refuses the
+# other version's spelling as an unknown code. The ConceptMaps hold the 4.0.1 spelling.
+RESPELT_IN_R5 = frozenset({AE_SERIOUSNESS, AE_CAUSALITY})
+
+
+def version_code(system: str, code: str, version: str) -> str:
+    """`code` of `system` as FHIR `version` ("R4" or "R5") spells it."""
+    if version == "R5" and system in RESPELT_IN_R5:
+        return code.lower()
+    if version not in ("R4", "R5"):
+        raise KeyError(version)
+    return code
 
 
 def intervention_label(ctx: Context, subject_id: str) -> str:

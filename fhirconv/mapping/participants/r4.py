@@ -83,7 +83,7 @@ def map_adverse_event(ae: AdverseEventRecord, ctx: Context) -> Keyed:
     outcome = ae_coded("sdtm-aeout-outcome", ae.outcome, ae.source, "AEOUT")
     if outcome:
         res["outcome"] = outcome
-    causality = ae_causality(ae)
+    causality = ae_causality(ae, "R4")
     if causality:
         res["suspectEntity"] = [
             {"instance": {"display": intervention_label(ctx, ae.subject_id)}, "causality": [{"assessment": causality}]}

@@ -129,7 +129,7 @@ def map_adverse_event(ae: AdverseEventRecord, ctx: Context) -> Keyed:
     if outcome:
         res["outcome"] = [outcome]
     res["study"] = [ctx.study_ref()]
-    causality = ae_causality(ae)
+    causality = ae_causality(ae, "R5")
     if causality:
         res["suspectEntity"] = [
             {
