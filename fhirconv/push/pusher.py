@@ -48,10 +48,13 @@ class Pusher:
         self.locations: dict[str, str] = {}  # fullUrl -> Type/id on the server
         self._lock = threading.Lock()
         self._fatal: TransportError | None = None
+        self._since = 0.0  # the server's clock when this run started (see _this_run)
 
     def push(self, files: Iterable[tuple[str, list[Entry]]]) -> PushReport:
         report = PushReport(self.client.base_url)
         started = time.perf_counter()
+        # The server's own clock (its first Date header, 1 s resolution), else ours a little early.
+        self._since = self.client.first_date if self.client.first_date is not None else time.time() - 2
         wait0, req0, retry0 = self.client.wait_seconds, self.client.requests_sent, self.client.retries_done
         chunks = plan_files(files, self.options.batch_size)
         report.chunks += len(chunks)
@@ -152,6 +155,7 @@ class Pusher:
             )
             return False
         learned: dict[str, str] = {}
+        doubtful: list[tuple[Entry, str]] = []
         for e, result in zip(chunk.entries, results, strict=True):
             response = result.get("response") or {}
             status = _status(response.get("status"))
@@ -161,17 +165,48 @@ class Pusher:
                     _entry_failure(e, f"server answered {status}: {outcome_text(response.get('outcome'))}")
                 )
                 continue
+            location = _location(response.get("location"))
             if status == 201:
                 report.add(e.resource_type, "created")
             elif any(c in UNCHANGED_CODES or c.endswith("_NO_CHANGE") for c in _codes(response.get("outcome"))):
-                report.add(e.resource_type, "unchanged")
+                if answer.uncertain and location:
+                    doubtful.append((e, location))  # maybe "unchanged" only because our first attempt wrote it
+                else:
+                    report.add(e.resource_type, "unchanged")
             else:
                 report.add(e.resource_type, "updated")
             if e.full_url:
-                learned[e.full_url] = _location(response.get("location")) or _fallback_reference(e)
+                learned[e.full_url] = location or _fallback_reference(e)
         with self._lock:
             self.locations.update(learned)
+        if doubtful:
+            for e, outcome in zip((e for e, _ in doubtful), self._this_run([ref for _, ref in doubtful]), strict=True):
+                report.add(e.resource_type, outcome)
         return True
+
+    def _this_run(self, refs: list[str]) -> list[str]:
+        """What this run did to resources a retried transaction found unchanged. The attempt before the retry may
+        have been carried out although its answer was lost: then the resource was created (version 1) or updated
+        by this run, at or after its start on the server's clock. One batch of reads, only after such faults."""
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "batch",
+            "entry": [{"request": {"method": "GET", "url": ref}} for ref in refs],
+        }
+        try:
+            results = self.client.request("POST", "", json_body=bundle).body.get("entry") or []
+        except (TransportError, AttributeError):
+            results = []
+        outcomes = []
+        for i in range(len(refs)):
+            resource = results[i].get("resource") if i < len(results) and isinstance(results[i], dict) else None
+            meta = resource.get("meta") if isinstance(resource, dict) else None
+            updated = _timestamp(meta.get("lastUpdated")) if isinstance(meta, dict) else None
+            if updated is None or updated < self._since:
+                outcomes.append("unchanged")
+            else:
+                outcomes.append("created" if str(meta.get("versionId")) == "1" else "updated")  # type: ignore[union-attr]
+        return outcomes
 
     def _rejected(self, chunk: Chunk, exc: TransportError, report: PushReport) -> None:
         if isinstance(exc, ServerUnreachable | AuthenticationFailed):
@@ -321,6 +356,15 @@ def _location(location: object) -> str | None:
         return None
     m = _LOCATION.search(location.split("?", 1)[0])
     return f"{m.group(1)}/{m.group(2)}" if m else None
+
+
+def _timestamp(text: object) -> float | None:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _fallback_reference(e: Entry) -> str:

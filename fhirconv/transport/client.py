@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -27,6 +28,11 @@ from fhirconv.transport.errors import (
 FHIR_JSON = "application/fhir+json"
 # Statuses that say "try again later"; everything else is an answer about the content and is not retried.
 TRANSIENT = frozenset({429, 502, 503, 504})
+# 409: HAPI's answer when two clients create the same conditional URL at the same moment (HAPI-2745, "conditional
+# constraint failure": its search-URL index lets one win and rolls the other back). The loser's retry finds the
+# winner's resource and updates it, so retrying is what makes concurrent pushes safe. Retried like a transient
+# fault, but a 409 that persists is the server's answer about the content (exit 3), not an outage.
+CONFLICT = 409
 
 
 @dataclass(frozen=True)
@@ -54,9 +60,14 @@ class ServerConfig:
 
 @dataclass(slots=True)
 class Answer:
+    """A 2xx answer. `uncertain`: an earlier attempt of this request may have reached the server and been
+    carried out (its connection broke or timed out after sending, or a gateway answered 502/504), so this
+    answer may describe the second application of the request rather than the first."""
+
     status: int
     body: Any
     headers: Mapping[str, str]
+    uncertain: bool = False
 
 
 class FhirClient:
@@ -85,6 +96,7 @@ class FhirClient:
             self.session.auth = config.basic
         self.session.verify = config.verify
         self._lock = threading.Lock()
+        self.first_date: float | None = None  # the server's clock (Date header) at its first answer
         self.wait_seconds = 0.0  # time spent waiting on the server, summed over requests (for benchmarks)
         self.requests_sent = 0
         self.retries_done = 0
@@ -114,6 +126,7 @@ class FhirClient:
         if json_body is not None:
             data = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
         attempt = 0
+        uncertain = False
         while True:
             started = time.perf_counter()
             try:
@@ -135,6 +148,7 @@ class FhirClient:
                 ) from exc
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self._count(started)
+                uncertain = uncertain or _maybe_sent(exc)
                 if attempt >= self.config.retries:
                     raise ServerUnreachable(
                         f"cannot reach {self.base_url} ({type(exc).__name__}) after {attempt + 1} attempts",
@@ -158,11 +172,23 @@ class FhirClient:
                     hint="check the --server URL; run again to resume (a re-run creates no duplicates)",
                 ) from exc
             self._count(started)
-            if resp.status_code in TRANSIENT and attempt < self.config.retries:
+            self._note_date(resp)
+            if (resp.status_code in TRANSIENT or resp.status_code == CONFLICT) and attempt < self.config.retries:
+                # A gateway's 502/504 may come after the server behind it carried the request out.
+                uncertain = uncertain or resp.status_code in (502, 504)
                 self._wait(attempt, resp.headers.get("Retry-After"))
                 attempt += 1
                 continue
-            return self._answer(resp, url, attempt)
+            answer = self._answer(resp, url, attempt)
+            answer.uncertain = uncertain
+            return answer
+
+    def _note_date(self, resp: requests.Response) -> None:
+        if self.first_date is None:
+            from email.utils import parsedate_to_datetime
+
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                self.first_date = parsedate_to_datetime(resp.headers["Date"]).timestamp()
 
     def _count(self, started: float) -> None:
         with self._lock:
@@ -204,6 +230,13 @@ class FhirClient:
             )
         if status in (404, 410):
             raise ResourceNotFound(message, **kwargs)
+        if status == CONFLICT:
+            raise ServerRejected(
+                f"{message} (still conflicting after {attempts + 1} attempts)",
+                hint="another client is writing the same resources at the same time; run the push again when it "
+                "is done (a re-run creates no duplicates)",
+                **kwargs,
+            )
         if status == 412:
             raise PreconditionFailed(
                 message,
@@ -212,6 +245,14 @@ class FhirClient:
                 **kwargs,
             )
         raise ServerRejected(message, **kwargs)
+
+
+def _maybe_sent(exc: Exception) -> bool:
+    """False only when the request provably never left: the connection could not be opened."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
+    text = repr(exc)
+    return not any(sign in text for sign in ("NewConnectionError", "ConnectionRefusedError", "Failed to resolve"))
 
 
 def _short(value: object, limit: int = 300) -> str:
