@@ -134,7 +134,8 @@ class FaultProxy:
         if self.require_auth is not None and h.headers.get("Authorization") != self.require_auth:
             got = h.headers.get("Authorization")
             text = f"not authorized: {got}" if self.echo_auth else "authentication required"
-            outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "login", "diagnostics": text}]}
+            issue = {"severity": "error", "code": "login", "diagnostics": text}
+            outcome = {"resourceType": "OperationOutcome", "issue": [issue]}
             self._reply(h, 401, json.dumps(outcome).encode(), {"WWW-Authenticate": 'Bearer realm="fhir"'})
             return
         if fault and fault.kind == "redirect":

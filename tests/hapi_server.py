@@ -64,7 +64,9 @@ class HapiServer:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"HAPI {self.version} did not answer /metadata in {timeout:.0f} s:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"HAPI {self.version} did not answer /metadata in {timeout:.0f} s:\n{self.log_tail()}"
+                )
             time.sleep(0.5)
 
     def log_tail(self, lines: int = 40) -> str:

@@ -1,4 +1,4 @@
-"""Small R4 or R5 transaction bundles shaped like convert's output (study, sites, participants, observations, events)."""
+"""Small R4 or R5 transaction bundles shaped like convert's output (study, sites, participants, observations, AEs)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 from fhirconv.output.bundle import Keyed, build_bundle, reference
 from fhirconv.versions import FhirVersion
-
 
 PARTY_ROLE = "http://hl7.org/fhir/research-study-party-role"
 
@@ -44,7 +43,10 @@ def study_items(
     if version is FhirVersion.R5:
         del study["sponsor"]
         study["associatedParty"] = [
-            {"role": {"coding": [{"system": PARTY_ROLE, "code": "sponsor"}]}, "party": reference("Organization", system, "ORG-1")}
+            {
+                "role": {"coding": [{"system": PARTY_ROLE, "code": "sponsor"}]},
+                "party": reference("Organization", system, "ORG-1"),
+            }
         ]
     items = [
         Keyed(org, system, "ORG-1"),
