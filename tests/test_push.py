@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 from click.testing import CliRunner, Result
-from fault_proxy import FaultProxy
+from fault_proxy import Fault, FaultProxy
 from push_sample import new_system, study_bundle, write_bundle
 
 from fhirconv.cli import main
@@ -101,7 +101,15 @@ def test_rejection_is_reported_against_the_offending_entry(fhir_server: str, tmp
     bad = next(i for i, e in enumerate(data["entry"]) if "SUBJ|0001" in json.dumps(e["resource"].get("identifier")))
     data["entry"][bad]["resource"]["birthDate"] = "not-a-date"
     bundle = write_bundle(tmp_path / "study.json", data)
-    code, report = push_json(bundle, fhir_server, "--batch-size", "6")
+    # Checked before sending: refused with the report, nothing sent.
+    refused = run("push", str(bundle), "--server", fhir_server)
+    assert refused.exit_code == ExitCode.INVALID
+    assert "nothing was sent" in refused.stderr
+    assert "birthDate" in refused.stderr
+    assert "--no-validate" in refused.stderr
+    assert count_on_server(fhir_server, "ResearchStudy", system, "NCT00000001") == 0
+    # Sent anyway: HAPI's own request validation rejects it (422), named against the entry that caused it.
+    code, report = push_json(bundle, fhir_server, "--batch-size", "6", "--no-validate")
     assert code == ExitCode.PARTIAL  # the study and the other participants landed
     causes = [f for f in report["failures"] if f["cause"]]
     assert len(causes) == 1
@@ -109,11 +117,13 @@ def test_rejection_is_reported_against_the_offending_entry(fhir_server: str, tmp
     assert causes[0]["entry"] == bad
     assert causes[0]["resourceType"] == "Patient"
     assert causes[0]["identifier"] == f"{system}|SUBJ|0001"
+    assert "server answered 422" in causes[0]["message"]
+    assert "not-a-date" in causes[0]["message"]
     # The rest of that participant's transaction was rolled back and is counted as failed too.
     assert report["totals"]["failed"] == 5  # Patient, ResearchSubject, 2 Observations, 1 AdverseEvent
     assert count_on_server(fhir_server, "Observation", system, "OBS-SUBJ|0001-0") == 0
     assert count_on_server(fhir_server, "Observation", system, "OBS-SUBJ|0002-0") == 1
-    text = run("push", str(bundle), "--server", fhir_server, "--batch-size", "6")
+    text = run("push", str(bundle), "--server", fhir_server, "--batch-size", "6", "--no-validate")
     assert text.exit_code == ExitCode.PARTIAL
     assert f"entry {bad} (Patient {system}|SUBJ|0001)" in text.stderr
 
@@ -123,9 +133,12 @@ def test_everything_rejected_exits_rejected(fhir_server: str, tmp_path: Path) ->
     data = study_bundle(system, participants=0)
     data["entry"][0]["resource"]["name"] = {"not": "a string"}
     bundle = write_bundle(tmp_path / "study.json", data)
-    code, report = push_json(bundle, fhir_server)
+    code, report = push_json(bundle, fhir_server, "--no-validate")
     assert code == ExitCode.REJECTED
+    # HAPI refuses the whole transaction (its validator, 422, before its parser would say 400) and names
+    # the element: blamed on entry 0.
     assert report["failures"][0]["entry"] == 0
+    assert "server answered 422: This property must be a simple value" in report["failures"][0]["message"]
 
 
 def test_r5_content_to_an_r4_server_stops_before_sending(fhir_server: str, tmp_path: Path) -> None:
@@ -267,3 +280,31 @@ def test_tls_is_verified_by_default(fhir_server: str, tmp_path: Path) -> None:
         assert trusted.exit_code == 0, trusted.stderr
         insecure = run("verify", str(bundle), "--server", proxy.url, "--insecure")
         assert insecure.exit_code == 0, insecure.stderr
+
+
+def test_a_redirect_to_another_origin_is_not_followed(fhir_server: str, tmp_path: Path) -> None:
+    elsewhere = FaultProxy(fhir_server).start()  # a second server: it must see neither the bundle nor the token
+    try:
+        bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
+        moved = Fault("redirect", status=307, location=f"{elsewhere.url}/fhir-moved")
+        with FaultProxy(fhir_server, faults={1: moved}) as proxy:
+            result = run("push", str(bundle), "--server", proxy.url, env={"FHIRCONV_TOKEN": "tok-123456"})
+        assert result.exit_code == ExitCode.USAGE, result.stderr
+        assert f"redirected to another origin, {elsewhere.url}/fhir-moved" in result.stderr
+        assert elsewhere.log == []
+    finally:
+        elsewhere.stop()
+
+
+def test_credentials_a_server_echoes_are_masked(fhir_server: str, tmp_path: Path) -> None:
+    bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), participants=1))
+    with FaultProxy(fhir_server, require_auth="Bearer right-token", echo_auth=True) as proxy:
+        wrong = run("push", str(bundle), "--server", proxy.url, env={"FHIRCONV_TOKEN": "wrong-token"})
+        basic = run("verify", str(bundle), "--server", proxy.url, "--user", "alice:secret-pw")
+    assert wrong.exit_code == ExitCode.REJECTED
+    assert "not authorized: ***" in wrong.stderr  # the server's message, with the credential masked
+    assert "wrong-token" not in wrong.stdout + wrong.stderr
+    assert basic.exit_code == ExitCode.REJECTED
+    assert "not authorized: ***" in basic.stderr
+    assert "secret-pw" not in basic.stdout + basic.stderr
+    assert "YWxpY2U6c2VjcmV0LXB3" not in basic.stdout + basic.stderr  # base64 of alice:secret-pw

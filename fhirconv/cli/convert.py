@@ -173,9 +173,12 @@ def convert(
         _convert_records(sources, fhir_version, bundle_kind, out_format, output,
                          allow_invalid=allow_invalid, quiet=quiet, sink=pushing, ctgov=ctgov)
     if pushing:
+        from dataclasses import replace
+
         from fhirconv.push import push_bundles
 
-        report = push_bundles(pushing, config, options=push_opts, version=fhir_version)
+        # Already validated as it was written (or --allow-invalid said to send it regardless).
+        report = push_bundles(pushing, config, options=replace(push_opts, validate=False), version=fhir_version)
         click.echo(report.to_text(), err=True)
         if report.exit_code != ExitCode.OK:
             raise click.exceptions.Exit(int(report.exit_code))

@@ -31,8 +31,8 @@ deterministic id), so running the same push again creates no duplicates: an
 interrupted push is resumed by running it again.
 
 \b
-Exit status: 0 all pushed; 1 invalid input; 2 bad arguments or a server that cannot
-take the content (FHIR version, no transactions); 3 rejected by the server;
+Exit status: 0 all pushed; 1 invalid input or content; 2 bad arguments, or a server that
+cannot take the content (FHIR version, no transactions, a redirect to another origin); 3 rejected by the server;
 4 server unreachable; 5 partly failed (some transactions landed, some did not)."""
 
 VERIFY_EPILOG = """\b
@@ -209,13 +209,26 @@ def _format_option(func: F) -> F:
     type=FHIR_VERSION,
     help="FHIR version of the bundles (default: detected from the content).",
 )
+@click.option(
+    "--no-validate",
+    "no_validate",
+    is_flag=True,
+    help="Send the content without checking it first with the offline validation layers.",
+)
 @_format_option
-def push(paths: tuple[str, ...], fhir_version: FhirVersion | None, out_format: str, **kwargs: Any) -> None:
-    """Push transaction bundles (files or directories of *.json) to a FHIR server."""
+def push(
+    paths: tuple[str, ...], fhir_version: FhirVersion | None, no_validate: bool, out_format: str, **kwargs: Any
+) -> None:
+    """Push transaction bundles (files or directories of *.json) to a FHIR server.
+
+    The content is validated first (as `fhirconv validate` does, offline): invalid content is refused
+    with the report, and nothing is sent."""
+    from dataclasses import replace
+
     from fhirconv.push import push_files
 
     config = pop_server_config(kwargs)
-    options = pop_push_options(kwargs)
+    options = replace(pop_push_options(kwargs), validate=not no_validate)
     report = push_files(paths, config, options=options, version=fhir_version)
     _emit(report.dumps() if out_format == "json" else report.to_text(), out_format)
     _exit(report.exit_code)

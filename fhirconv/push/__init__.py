@@ -20,6 +20,7 @@ __all__ = [
     "PushReport",
     "Pusher",
     "VerifyReport",
+    "check_content",
     "load_files",
     "push_bundles",
     "push_files",
@@ -28,15 +29,50 @@ __all__ = [
 ]
 
 Loaded = list[tuple[str, list[Entry]]]
+Bundles = list[tuple[str, dict[str, Any]]]
+REPORT_LIMIT = 50  # errors quoted in a refusal; the rest are counted (`fhirconv validate` lists them all)
 
 
 def load_files(paths: Iterable[str]) -> Loaded:
     """Read and check every bundle file before anything is sent (a bad file stops the run up front)."""
-    return [(str(p), bundle_entries(load_bundle(p), str(p))) for p in expand_paths(list(paths))]
+    return _entries_of(_read_files(paths))
+
+
+def _read_files(paths: Iterable[str]) -> Bundles:
+    return [(str(p), load_bundle(p)) for p in expand_paths(list(paths))]
 
 
 def _entries_of(bundles: Iterable[tuple[str, dict[str, Any]]]) -> Loaded:
     return [(source, bundle_entries(bundle, source)) for source, bundle in bundles]
+
+
+def check_content(bundles: Bundles, version: FhirVersion | None) -> None:
+    """Refuse content that fails fhirconv's offline validation layers, before a single request: a server
+    rejects such a transaction anyway, after part of the upload may have landed. `version` None: the content
+    passes if it is valid FHIR of either version (the report shows the version with fewer errors)."""
+    from fhirconv.errors import ValidationFailed
+    from fhirconv.validation import validate_content
+    from fhirconv.validation.report import text_report
+
+    worst: list[Any] = []
+    for candidate in [version] if version else list(FhirVersion):
+        errors = [
+            f.with_context(file=source)
+            for source, bundle in bundles
+            for f in validate_content(bundle, candidate)
+            if f.is_error
+        ]
+        if not errors:
+            return
+        if not worst or len(errors) < len(worst[1]):
+            worst = [candidate, errors]
+    candidate, errors = worst
+    shown = text_report(errors[:REPORT_LIMIT]).rstrip()
+    more = f"\n... and {len(errors) - REPORT_LIMIT} more errors" if len(errors) > REPORT_LIMIT else ""
+    raise ValidationFailed(
+        f"the content fails FHIR {candidate} validation ({len(errors)} error(s)); nothing was sent:\n{shown}{more}",
+        hint="fix the content (`fhirconv validate` lists every error), or push it anyway with --no-validate",
+    )
 
 
 def _check(client: FhirClient, loaded: Loaded, version: FhirVersion | None) -> None:
@@ -52,8 +88,14 @@ def push_bundles(
     options: PushOptions | None = None,
     version: FhirVersion | None = None,
 ) -> PushReport:
-    """Public API: push (source name, Bundle dict) pairs in order; `version` None means detect it."""
-    return _push(_entries_of(bundles), config, options or PushOptions(), version)
+    """Public API: push (source name, Bundle dict) pairs in order; `version` None means detect it. The content
+    is validated first unless `options.validate` is False."""
+    bundles = list(bundles)
+    options = options or PushOptions()
+    loaded = _entries_of(bundles)  # push's own refusals (bundle type, requests) come first
+    if options.validate:
+        check_content(bundles, version)
+    return _push(loaded, config, options, version)
 
 
 def push_files(
@@ -63,7 +105,7 @@ def push_files(
     options: PushOptions | None = None,
     version: FhirVersion | None = None,
 ) -> PushReport:
-    return _push(load_files(paths), config, options or PushOptions(), version)
+    return push_bundles(_read_files(paths), config, options=options, version=version)
 
 
 def _push(loaded: Loaded, config: ServerConfig, options: PushOptions, version: FhirVersion | None) -> PushReport:

@@ -16,7 +16,13 @@ from fhirconv.push.entries import Entry, iter_references
 from fhirconv.push.plan import Chunk, plan_chunks
 from fhirconv.push.report import Failure, PushReport
 from fhirconv.transport.client import Answer, FhirClient
-from fhirconv.transport.errors import AuthenticationFailed, ServerUnreachable, TransportError, outcome_text
+from fhirconv.transport.errors import (
+    AuthenticationFailed,
+    ServerIncompatible,
+    ServerUnreachable,
+    TransportError,
+    outcome_text,
+)
 
 # HAPI marks no-op writes in the entry's outcome (https://hapifhir.io/fhir/CodeSystem/hapi-fhir-storage-response-code:
 # SUCCESSFUL_UPDATE_NO_CHANGE, SUCCESSFUL_CONDITIONAL_UPDATE_NO_CHANGE, ...). Servers that do not say so
@@ -32,6 +38,7 @@ _LOCATION = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_hist
 class PushOptions:
     batch_size: int = 200
     workers: int = 1
+    validate: bool = True  # check the content with the offline validation layers before sending anything
 
 
 class Pusher:
@@ -59,6 +66,8 @@ class Pusher:
         chunks = plan_files(files, self.options.batch_size)
         report.chunks += len(chunks)
         self._run(chunks, report)
+        if isinstance(self._fatal, ServerIncompatible):
+            raise self._fatal  # e.g. a redirect to another origin: the server named is not the one to push to
         report.elapsed = time.perf_counter() - started
         report.wait_seconds = self.client.wait_seconds - wait0
         report.requests = self.client.requests_sent - req0
@@ -107,7 +116,7 @@ class Pusher:
                     except TransportError as exc:
                         failed.add(chunk.number)
                         self._rejected(chunk, exc, report)
-                        if isinstance(exc, ServerUnreachable | AuthenticationFailed):
+                        if isinstance(exc, ServerUnreachable | AuthenticationFailed | ServerIncompatible):
                             self._fatal = exc  # every further request would fail the same way
                         continue
                     if self._record(chunk, answer, report):

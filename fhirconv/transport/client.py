@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import random
@@ -10,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -20,6 +22,7 @@ from fhirconv.transport.errors import (
     AuthenticationFailed,
     PreconditionFailed,
     ResourceNotFound,
+    ServerIncompatible,
     ServerRejected,
     ServerUnreachable,
     outcome_text,
@@ -95,6 +98,7 @@ class FhirClient:
         elif config.basic:
             self.session.auth = config.basic
         self.session.verify = config.verify
+        self._secrets = _secrets(config)
         self._lock = threading.Lock()
         self.first_date: float | None = None  # the server's clock (Date header) at its first answer
         self.wait_seconds = 0.0  # time spent waiting on the server, summed over requests (for benchmarks)
@@ -130,15 +134,7 @@ class FhirClient:
         while True:
             started = time.perf_counter()
             try:
-                resp = self.session.request(
-                    method,
-                    url,
-                    data=data,
-                    params=params,
-                    timeout=(self.config.connect_timeout, self.config.timeout),
-                    # Per request: requests lets REQUESTS_CA_BUNDLE override a session-level `verify`.
-                    verify=self.config.verify,
-                )
+                resp = self._send(method, url, data, params)
             except requests.exceptions.SSLError as exc:
                 # Not transient: retrying cannot make an untrusted certificate trusted.
                 raise ServerUnreachable(
@@ -183,6 +179,51 @@ class FhirClient:
             answer.uncertain = uncertain
             return answer
 
+    def _send(self, method: str, url: str, data: bytes | None, params: Mapping[str, str] | None) -> requests.Response:
+        """One attempt. Redirects are followed here, not by requests, and only within the server's origin: a
+        redirect elsewhere would carry the bundle (307/308 resend the body) to a host nobody named."""
+        for _ in range(MAX_REDIRECTS + 1):
+            resp = self.session.request(
+                method,
+                url,
+                data=data,
+                params=params,
+                timeout=(self.config.connect_timeout, self.config.timeout),
+                # Per request: requests lets REQUESTS_CA_BUNDLE override a session-level `verify`.
+                verify=self.config.verify,
+                allow_redirects=False,
+            )
+            location = resp.headers.get("Location")
+            if resp.status_code not in REDIRECTS or not location:
+                return resp
+            target = urljoin(resp.url, location)
+            resp.close()
+            if _origin(target) != _origin(url):
+                raise ServerIncompatible(
+                    f"{method} {url} is redirected to another origin, {_without_query(target)}: fhirconv does not "
+                    "follow it with the content or the credentials",
+                    url=url,
+                    status=resp.status_code,
+                    hint="if that is the server you mean, give its FHIR base URL as --server",
+                )
+            url, params = target, None  # same server: ask again there, the same way
+        raise ServerRejected(f"{method} {url}: more than {MAX_REDIRECTS} redirects", url=url)
+
+    def _mask(self, value: Any) -> Any:
+        """The value with every credential this client sends replaced by ***: servers and gateways echo
+        Authorization headers in error messages, and reports and logs are read by others."""
+        if not self._secrets:
+            return value
+        if isinstance(value, str):
+            for secret in self._secrets:
+                value = value.replace(secret, "***")
+            return value
+        if isinstance(value, dict):
+            return {k: self._mask(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._mask(v) for v in value]
+        return value
+
     def _note_date(self, resp: requests.Response) -> None:
         if self.first_date is None:
             from email.utils import parsedate_to_datetime
@@ -213,7 +254,13 @@ class FhirClient:
             body = resp.text
         status = resp.status_code
         if 200 <= status < 300:
+            if isinstance(body, dict) and isinstance(body.get("entry"), list) and self._secrets:
+                # Per-entry outcomes of a transaction or batch are messages too; resources are content.
+                for entry in body["entry"]:
+                    if isinstance(entry, dict) and isinstance(entry.get("response"), dict):
+                        entry["response"] = self._mask(entry["response"])
             return Answer(status, body, resp.headers)
+        body = self._mask(body)
         outcome = body if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome" else None
         detail = outcome_text(outcome) or (_short(body) if body else resp.reason or "")
         message = f"{resp.request.method} {url} answered {status}: {detail}".rstrip(": ")
@@ -245,6 +292,34 @@ class FhirClient:
                 **kwargs,
             )
         raise ServerRejected(message, **kwargs)
+
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _without_query(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def _secrets(config: ServerConfig) -> list[str]:
+    """What to mask, longest first (a token inside `Bearer token` is masked with it). Short passwords are left:
+    masking "pw" everywhere would garble messages, and a server echoes the header, not the bare password."""
+    found: list[str] = []
+    if config.token:
+        found += [f"Bearer {config.token}", config.token]
+    if config.basic:
+        encoded = base64.b64encode(f"{config.basic[0]}:{config.basic[1]}".encode()).decode()
+        found += [f"Basic {encoded}", encoded]
+        if len(config.basic[1]) >= 6:
+            found.append(config.basic[1])
+    return sorted({s for s in found if s}, key=len, reverse=True)
 
 
 def _maybe_sent(exc: Exception) -> bool:
