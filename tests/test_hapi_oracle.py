@@ -1,0 +1,48 @@
+"""HAPI's `$validate` finds no error in fhirconv's output (R4 and R5): a sample of the registry corpus, every
+format, and the example with its participants. The whole corpus: benchmarks/hapi_validate_corpus.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hapi_oracle import Tally, add, check_records
+
+from fhirconv.cli import main
+from fhirconv.versions import FhirVersion
+
+pytestmark = pytest.mark.server
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "tests" / "data" / "ctgov-corpus"
+EXAMPLE = ROOT / "examples" / "NCT04382547"
+# One record of each format, with results posted, a device, many sites, several languages.
+SAMPLE = [
+    "NCT00002475.xml",
+    "NCT00023673.classic.json",
+    "NCT02513394.json",
+]
+
+
+def test_a_corpus_sample_passes_hapi_validate(any_server: tuple[FhirVersion, str]) -> None:
+    version, server = any_server
+    tally = check_records(server, [str(CORPUS / name) for name in SAMPLE], version)
+    assert tally.records >= len(SAMPLE)
+    assert dict(tally.errors) == {}
+
+
+def test_the_example_with_participants_passes_hapi_validate(
+    any_server: tuple[FhirVersion, str], tmp_path: Path
+) -> None:
+    version, server = any_server
+    out = tmp_path / "example.json"
+    result = CliRunner().invoke(main, ["convert", str(EXAMPLE / "NCT04382547.txt"), "--participants",
+                                       str(EXAMPLE / "participants" / "sdtm"), "--fhir-version", version.value,
+                                       "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    tally = Tally()
+    add(tally, server, json.loads(out.read_text()), "example")
+    assert tally.resources == 1027
+    assert dict(tally.errors) == {}
