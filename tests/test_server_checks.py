@@ -53,6 +53,13 @@ def test_verify_refuses_r5_content_on_an_r4_server(fhir_server: str) -> None:
 
 
 @pytest.mark.server
+def test_push_refuses_r4_content_on_an_r5_server(fhir_server_r5: str) -> None:
+    result = run("push", str(EXAMPLE / "NCT04382547.R4.json"), "--server", fhir_server_r5)
+    assert result.exit_code == 2, result.output
+    assert "speaks FHIR 5.0.0, but the content is FHIR R4" in result.stderr
+
+
+@pytest.mark.server
 def test_validate_refuses_a_server_of_another_version(fhir_server: str) -> None:
     result = run("validate", str(EXAMPLE / "NCT04382547.R5.json"), "--fhir-version", "R5", "--server", fhir_server)
     assert result.exit_code == 2, result.output
