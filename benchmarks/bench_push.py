@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from hapi_server import HapiServer, build  # noqa: E402  (test helpers live under tests/)
 
-from fhirconv.bundle import build_bundle  # noqa: E402
+from fhirconv.output.bundle import build_bundle  # noqa: E402
 from fhirconv.push import Pusher, PushOptions  # noqa: E402
 from fhirconv.push.entries import bundle_entries  # noqa: E402
 from fhirconv.push.verify import verify  # noqa: E402

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from fhirconv.convert import convert_study
+from fhirconv.pipeline.study import convert_study
 from fhirconv.readers import read_sources
 from fhirconv.readers.failure import ReadFailure
 from fhirconv.versions import FhirVersion
