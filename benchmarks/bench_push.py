@@ -82,7 +82,7 @@ def one_round(server: str, version: FhirVersion, bundle: dict[str, Any], workers
         )
         print(f"  {version} {label:7} workers={workers} batch={batch}: {n} resources in {report.elapsed:6.1f} s = "
               f"{n / report.elapsed:6.0f} resources/s; {share}; transactions {report.chunks}, "
-              f"failed {report.total('failed')}")
+              f"retries {report.retries}, failed {report.total('failed')}")
 
 
 def main() -> int:
