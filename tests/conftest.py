@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from ctgov_server import CtgovServer
@@ -59,13 +58,14 @@ def any_server(request: pytest.FixtureRequest, fhir_servers: dict[FhirVersion, s
     return version, fhir_servers[version]
 
 
-@pytest.fixture
-def restartable_server(tmp_path: Path) -> Iterator[HapiServer]:
-    """A private HAPI R4 on a file database, for tests that kill and restart it (never an external server)."""
+@pytest.fixture(scope="session")
+def restartable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HapiServer]:
+    """A private HAPI R4 on a file database, for tests that kill and restart it (never an external server).
+    One per session (a HAPI start costs 20-60 s): each test keys its resources on identifiers of its own."""
     if external(FhirVersion.R4):
         pytest.skip("restarts a local server (FHIRCONV_TEST_SERVER is set)")
     require_hapi()
-    server = HapiServer(FhirVersion.R4, data=tmp_path / "db").start()
+    server = HapiServer(FhirVersion.R4, data=tmp_path_factory.mktemp("hapi-db")).start()
     try:
         yield server.wait()
     finally:

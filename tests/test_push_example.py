@@ -81,7 +81,7 @@ def test_convert_push_in_one_command(fhir_server: str, tmp_path: Path) -> None:
 def test_two_pushes_of_the_same_content_at_the_same_time(any_server: Server, tmp_path: Path) -> None:
     """2 processes x 4 workers, small transactions, all of it new: every resource still exists exactly once."""
     version, server = any_server
-    bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), version, participants=60))
+    bundle = write_bundle(tmp_path / "study.json", study_bundle(new_system(), version, participants=30))
     cmd = [sys.executable, "-c", "from fhirconv.cli import run; run()", "push", str(bundle), "--server", server,
            "--format", "json", "--batch-size", "5", "--workers", "4"]
     pushes = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
