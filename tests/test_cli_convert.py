@@ -226,3 +226,45 @@ def test_participants_need_one_study() -> None:
     result = run("convert", str(SEED), str(CORPUS / "NCT00973089.json"), "--participants", str(sdtm))
     assert result.exit_code == 2
     assert "exactly one study" in result.stderr
+
+
+def _unknown_vocabulary(tmp_path: Path) -> Path:
+    """The example's SDTM with a test code and a unit fhirconv's code tables do not know, on every WBC row."""
+    import shutil
+
+    folder = tmp_path / "sdtm"
+    shutil.copytree(EXAMPLE / "participants" / "sdtm", folder)
+    lb = folder / "lb.csv"
+    lines = lb.read_text(encoding="utf-8").split("\n")
+    lines = [ln.replace(",WBC,", ",ZZWBC,").replace("10^9/L", "kcells/uL") if ",WBC," in ln else ln for ln in lines]
+    lb.write_text("\n".join(lines), encoding="utf-8")
+    return folder
+
+
+def test_unknown_vocabulary_is_carried_and_counted_not_refused(tmp_path: Path) -> None:
+    out = tmp_path / "bundle.json"
+    result = run("convert", str(SEED), "--participants", str(_unknown_vocabulary(tmp_path)), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    obs = [r for r in entries(json.loads(out.read_text()), "Observation") if r["code"]["text"] == "Leukocytes"]
+    assert obs
+    assert all(
+        o["code"]["coding"]
+        == [{"system": "http://www.cdisc.org/sdtm-ct/LBTESTCD", "code": "ZZWBC", "display": "Leukocytes"}]
+        for o in obs
+    )
+    assert all(o["valueQuantity"]["unit"] == "kcells/uL" and "code" not in o["valueQuantity"] for o in obs)
+    notes = [line for line in result.stderr.splitlines() if "ZZWBC" in line or "kcells" in line]
+    assert notes == [
+        f"note: {len(obs)} × LBSTRESU 'kcells/uL': not in sdtm-unit-ucum, kept as unit text without a UCUM code",
+        f"note: {len(obs)} × LBTESTCD ZZWBC: not in sdtm-lbtestcd-loinc, coded with its CDISC code only",
+    ]
+
+
+def test_strict_refuses_unknown_vocabulary(tmp_path: Path) -> None:
+    out = tmp_path / "bundle.json"
+    folder = _unknown_vocabulary(tmp_path)
+    result = run("convert", str(SEED), "--participants", str(folder), "--strict", "-o", str(out))
+    assert result.exit_code == 1, result.output
+    assert not out.exists()
+    assert "ZZWBC" in result.stderr
+    assert "Traceback" not in result.output

@@ -31,10 +31,10 @@ def _edit(path: Path, row: int, old: str, new: str) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def _summary(folder: Path) -> ParticipantSummary:
+def _summary(folder: Path, *, strict: bool = False) -> ParticipantSummary:
     summary = ParticipantSummary()
     data = read_participants(folder, on_error="collect")
-    list(convert_participants(data, STUDY, FhirVersion.R4, summary=summary, on_error="collect"))
+    list(convert_participants(data, STUDY, FhirVersion.R4, strict=strict, summary=summary, on_error="collect"))
     return summary
 
 
@@ -60,7 +60,7 @@ def test_simple_csv_unknown_arm_names_the_arm_column(tmp_path: Path) -> None:
 def test_simple_csv_unknown_unit_names_the_unit_column_and_the_map_to_extend(tmp_path: Path) -> None:
     folder = _layout(tmp_path, "simple")
     _edit(folder / "observations.csv", 1, "10^9/L", "furlongs")
-    summary = _summary(folder)
+    summary = _summary(folder, strict=True)
     assert _rows(summary) == [
         ("observations.csv", 1, "unit", "unit value 'furlongs' is not in ConceptMap sdtm-unit-ucum")
     ]
@@ -75,7 +75,7 @@ def test_raise_mode_names_the_users_column_too(tmp_path: Path) -> None:
     _edit(folder / "observations.csv", 1, "10^9/L", "furlongs")
     data = read_participants(folder)
     with pytest.raises(InputError) as info:
-        list(convert_participants(data, STUDY, FhirVersion.R4))
+        list(convert_participants(data, STUDY, FhirVersion.R4, strict=True))
     error = info.value
     assert (error.file, error.record, error.field) == ("observations.csv", "row 1", "unit")
     assert error.message.startswith("unit value 'furlongs'")
@@ -86,7 +86,7 @@ def test_raise_mode_names_the_users_column_too(tmp_path: Path) -> None:
 def test_sdtm_keeps_sdtm_column_names(tmp_path: Path) -> None:
     folder = _layout(tmp_path, "sdtm")
     _edit(folder / "lb.csv", 1, "10^9/L", "furlongs")
-    first = _summary(folder).rejections[0]
+    first = _summary(folder, strict=True).rejections[0]
     assert (first.file, first.row, first.column) == ("lb.csv", 1, "LBSTRESU")
     assert first.reason.startswith("LBSTRESU value 'furlongs'")
 

@@ -22,8 +22,8 @@ STUDY = Study(
 PATIENT_SYSTEM = f"{SID_BASE}/NCT04382547/usubjid"
 
 
-def ctx(tz: str | None = None) -> Context:
-    return Context.for_study(STUDY, tz=tz)
+def ctx(tz: str | None = None, *, strict: bool = False) -> Context:
+    return Context.for_study(STUDY, tz=tz, strict=strict)
 
 
 def participant(**kw: object) -> Participant:
@@ -282,17 +282,17 @@ def test_relatedness_none_is_text_only() -> None:
 # --- bad input owned by the mapping side --------------------------------------------------------
 
 
-def test_unknown_unit_names_file_row_column() -> None:
+def test_strict_unknown_unit_names_file_row_column() -> None:
     with pytest.raises(UnmappedCodeError) as info:
-        map_r4.map_observation(lab(std_unit="furlongs"), ctx())
+        map_r4.map_observation(lab(std_unit="furlongs"), ctx(strict=True))
     err = info.value
     assert (err.file, err.record, err.field) == ("lb.csv", "row 7", "LBSTRESU")
     assert "furlongs" in str(err)
 
 
-def test_unknown_test_code_names_file_row_column() -> None:
+def test_strict_unknown_test_code_names_file_row_column() -> None:
     with pytest.raises(UnmappedCodeError) as info:
-        map_r5.map_observation(lab(test_code="NOSUCH"), ctx())
+        map_r5.map_observation(lab(test_code="NOSUCH"), ctx(strict=True))
     assert (info.value.file, info.value.record, info.value.field) == ("lb.csv", "row 7", "LBTESTCD")
 
 

@@ -102,7 +102,7 @@ def test_collect_mode_reports_every_bad_row_and_still_balances() -> None:
     d.adverse_events.append(AdverseEventRecord("S-1", SourceRef("ae.csv", 2), "x", seq=2, outcome="MAYBE"))
     d.row_counts.update({"lb.csv": 5, "ae.csv": 2})
     summary = ParticipantSummary()
-    items = list(convert_participants(d, STUDY, FhirVersion.R5, summary=summary, on_error="collect"))
+    items = list(convert_participants(d, STUDY, FhirVersion.R5, strict=True, summary=summary, on_error="collect"))
     assert len(items) == 8
     assert summary.unbalanced() == []
     assert [(r.file, r.row, r.column) for r in summary.rejections] == [
@@ -121,11 +121,38 @@ def test_arm_not_in_study_stops_the_run() -> None:
     assert info.value.field == "ARM"
 
 
-def test_unknown_unit_stops_the_run() -> None:
+def test_strict_unknown_unit_stops_the_run() -> None:
     d = data()
     d.measurements[0].std_unit = "furlongs"  # type: ignore[union-attr]
     with pytest.raises(UnmappedCodeError):
-        list(convert_participants(d, STUDY, FhirVersion.R4))
+        list(convert_participants(d, STUDY, FhirVersion.R4, strict=True))
+
+
+def test_unknown_unit_and_test_code_are_carried_and_counted_once_per_cause() -> None:
+    d = data()
+    for m in d.measurements:
+        m.std_unit = "furlongs"  # type: ignore[union-attr]
+    d.measurements.append(
+        Measurement("S-1", SourceRef("lb.csv", 9), "LB", "XYZZY", seq=9, test_name="Xyzzy", std_value=2.5)
+    )
+    summary = ParticipantSummary()
+    items = list(convert_participants(d, STUDY, FhirVersion.R4, summary=summary, on_error="collect"))
+    assert summary.rejections == []
+    obs = [i.resource for i in items if i.resource_type == "Observation"]
+    assert len(obs) == len(d.measurements)
+    carried = next(o for o in obs if o["code"]["coding"][0]["code"] == "XYZZY")
+    assert carried["code"] == {
+        "coding": [{"system": "http://www.cdisc.org/sdtm-ct/LBTESTCD", "code": "XYZZY", "display": "Xyzzy"}],
+        "text": "Xyzzy",
+    }
+    furlongs = [o["valueQuantity"] for o in obs if o["valueQuantity"].get("unit") == "furlongs"]
+    assert furlongs
+    assert all("system" not in q and "code" not in q for q in furlongs)
+    lines = [line for line in summary.lines() if line.startswith("note:") and "LB" in line]
+    assert lines == [
+        f"note: {len(furlongs)} × LBSTRESU 'furlongs': not in sdtm-unit-ucum, kept as unit text without a UCUM code",
+        "note: 1 × LBTESTCD XYZZY: not in sdtm-lbtestcd-loinc, coded with its CDISC code only",
+    ]
 
 
 def test_ndjson_files_per_type_and_r4_adverse_event_ids(tmp_path: Path) -> None:

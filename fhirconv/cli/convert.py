@@ -107,6 +107,12 @@ def _is_dir_target(output: str | None) -> bool:
     "Without it, times are cut to the date.",
 )
 @click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse participant rows whose test code or unit fhirconv's code tables do not know (by default "
+    "they are carried with their CDISC code / as unit text, and counted in the summary).",
+)
+@click.option(
     "--allow-invalid",
     is_flag=True,
     help="Write the output even if the offline validation layers find errors (they are still reported).",
@@ -130,6 +136,7 @@ def convert(
     participants: tuple[str, ...],
     spec: str | None,
     tz: str | None,
+    strict: bool,
     allow_invalid: bool,
     quiet: bool,
     do_push: bool,
@@ -148,9 +155,9 @@ def convert(
         raise UsageError("no SOURCE given", hint="name a study record file, a directory, or - for stdin")
     if output == "":
         raise UsageError("-o is empty", hint="give a file, a directory ending in /, or - for stdout")
-    if not participants and (spec or tz):
+    if not participants and (spec or tz or strict):
         raise UsageError(
-            f"{'--spec' if spec else '--timezone'} applies to participant data only",
+            f"{'--spec' if spec else '--timezone' if tz else '--strict'} applies to participant data only",
             hint="add --participants PATH, or drop the option",
         )
     # Server settings are checked before any work, so a missing --server fails at once, not after conversion.
@@ -167,7 +174,7 @@ def convert(
         sources = tuple(resolve_sources(list(sources), settings=ctgov))
         _convert_participants(
             sources, participants, fhir_version, bundle_kind, out_format, output,
-            spec=spec, tz=tz, allow_invalid=allow_invalid, quiet=quiet, sink=pushing,
+            spec=spec, tz=tz, strict=strict, allow_invalid=allow_invalid, quiet=quiet, sink=pushing,
         )
     else:
         _convert_records(sources, fhir_version, bundle_kind, out_format, output,
@@ -266,6 +273,7 @@ def _convert_participants(
     *,
     spec: str | None,
     tz: str | None,
+    strict: bool,
     allow_invalid: bool,
     quiet: bool,
     sink: list[tuple[str, dict[str, Any]]] | None,
@@ -284,7 +292,7 @@ def _convert_participants(
                 hint="convert the studies one at a time, each with its own participant data",
             )
         study = studies[0].record.study
-    run = convert_with_participants(study, participants, version, spec=spec, tz=tz)
+    run = convert_with_participants(study, participants, version, spec=spec, tz=tz, strict=strict)
     target = output
     if _is_dir_target(output):
         assert output is not None

@@ -130,6 +130,7 @@ def convert_participants(
     version: FhirVersion,
     *,
     tz: str | None = None,
+    strict: bool = False,
     summary: ParticipantSummary | None = None,
     on_error: Literal["raise", "collect"] = "raise",
 ) -> Iterator[Keyed]:
@@ -139,7 +140,7 @@ def convert_participants(
     with "collect" bad rows are recorded in `summary` and skipped, so a caller can report all of them
     before refusing to write anything."""
     summary = summary if summary is not None else ParticipantSummary()
-    ctx = Context.for_study(study, tz=tz)
+    ctx = Context.for_study(study, tz=tz, strict=strict)
     mappers = _mappers(version)
     validator = FastValidator(version)
 
@@ -241,6 +242,9 @@ def convert_participants(
                 if m.subject_id not in subjects:
                     raise subject_problem(m.subject_id)
                 item, plan = build_observation(m, ctx)
+                if plan.notes:
+                    for note in plan.notes:
+                        summary.notes[note] += 1
                 if id(plan) in validated:
                     validator.validate_values(item)
                 else:

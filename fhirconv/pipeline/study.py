@@ -177,6 +177,7 @@ def convert_with_participants(
     *,
     spec: str | Path | None = None,
     tz: str | None = None,
+    strict: bool = False,
 ) -> ParticipantRun:
     """Study (or, with none, the study the SDTM trial-design domains describe) + participant data →
     resources. Every bad row is collected; once the stream is consumed, `check_participant_summary`
@@ -197,7 +198,7 @@ def convert_with_participants(
     study_items = map_study(study, version)
 
     def rows() -> Iterator[Keyed]:
-        yield from convert_participants(data, study, version, tz=tz, summary=summary, on_error="collect")
+        yield from convert_participants(data, study, version, tz=tz, strict=strict, summary=summary, on_error="collect")
         check_participant_summary(summary)
 
     return ParticipantRun(study, study_items, rows(), summary, list(getattr(data, "ignored_files", [])))

@@ -119,13 +119,16 @@ class Context:
     arm_labels: dict[str, str]  # upper-cased label -> label as the study spells it
     arm_link_ids: dict[str, str]  # label -> R5 comparisonGroup linkId
     tz: str | None = None  # zone for SDTM local times; None: times are dropped (R4 needs a zone)
+    # strict: a test code or unit our ConceptMaps do not know refuses the row (--strict); by default it is
+    # carried with its CDISC code / as unit text, and counted (ObsPlan.notes) so the summary lists it once.
+    strict: bool = False
     _systems: dict[str, str] = field(default_factory=dict)
     _patient_refs: dict[str, dict[str, Any]] = field(default_factory=dict)
     subject_arms: dict[str, str] = field(default_factory=dict)  # USUBJID -> actual (else planned) arm
     plans: dict[tuple[Any, ...], ObsPlan] = field(default_factory=dict)
 
     @classmethod
-    def for_study(cls, study: Study, *, tz: str | None = None) -> Context:
+    def for_study(cls, study: Study, *, tz: str | None = None, strict: bool = False) -> Context:
         system, value = keys.study_key(study.nct_id)
         labels = {arm.label.upper(): arm.label for arm in study.arm_groups}
         if tz is not None and not re.fullmatch(r"Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00", tz):
@@ -136,7 +139,7 @@ class Context:
                     f"time zone {tz!r} is neither Z, ±hh:mm nor a time zone name",
                     hint="e.g. --timezone +01:00 or --timezone Europe/Minsk",
                 ) from None
-        return cls(study, system, value, labels, keys.arm_link_ids(study), tz)
+        return cls(study, system, value, labels, keys.arm_link_ids(study), tz, strict=strict)
 
     def system(self, kind: str) -> str:
         """The identifier system of `kind` (usubjid, observation, adverse-event) within this study."""
@@ -332,6 +335,9 @@ class ObsPlan:
     interpretation: list[dict[str, Any]] | None = None
     method: dict[str, Any] | None = None
     extension: list[dict[str, Any]] | None = None
+    # Why this shape is coded less than fully (a test code without LOINC, a unit without UCUM): one
+    # summary line per note, counted per row.
+    notes: tuple[str, ...] = ()
     # referenceRange lists by (low, high) as the record holds them: ranges repeat per test and lab,
     # and are shared like the fragments above. Bounded (cleared when full).
     ranges: dict[tuple[float | None, float | None], list[dict[str, Any]]] = field(default_factory=dict, compare=False)
@@ -404,7 +410,12 @@ def _plan(m: Measurement, kind: str, value: Any, unit: str | None, ucol: str, ct
             hint=f"supported: {', '.join(_TEST_MAPS)}",
             **where(src),
         )
-    codings: list[dict[str, Any]] = translate_all(tmap, m.test_code, src, f"{d}TESTCD", depends={"unit": unit})
+    notes: list[str] = []
+    codings: list[dict[str, Any]] = []
+    if ctx.strict or m.test_code in code_table(tmap):
+        codings = translate_all(tmap, m.test_code, src, f"{d}TESTCD", depends={"unit": unit})
+    else:
+        notes.append(f"{d}TESTCD {m.test_code}: not in {tmap}, coded with its CDISC code only")
     source_coding: dict[str, Any] = {"system": f"{CDISC_CT}{d}TESTCD", "code": m.test_code}
     name = m.test_name or source_display(tmap, m.test_code)
     if name:
@@ -415,7 +426,11 @@ def _plan(m: Measurement, kind: str, value: Any, unit: str | None, ucol: str, ct
         category.append({"text": shape[3]})
     unit_part = None
     if unit is not None and (kind in ("quantity", "comparator") or shape[8] or shape[9]):
-        coding = translate("sdtm-unit-ucum", unit, src, ucol)
+        if ctx.strict or unit in code_table("sdtm-unit-ucum"):
+            coding = translate("sdtm-unit-ucum", unit, src, ucol)
+        else:
+            coding = None
+            notes.append(f"{ucol} {unit!r}: not in sdtm-unit-ucum, kept as unit text without a UCUM code")
         unit_part = {"unit": unit, "system": UCUM, "code": coding["code"]} if coding else {"unit": unit}
     concept = None
     if kind == "concept":
@@ -440,6 +455,7 @@ def _plan(m: Measurement, kind: str, value: Any, unit: str | None, ucol: str, ct
             {"url": RESEARCH_STUDY, "valueReference": ctx.study_ref()},
             *([{"url": BODY_POSITION, "valueCodeableConcept": {"text": shape[12]}}] if shape[12] else []),
         ],
+        notes=tuple(notes),
     )
     ctx.plans[shape] = plan
     return plan
@@ -583,8 +599,6 @@ def ae_seriousness(ae: AdverseEventRecord, version: str) -> dict[str, Any] | Non
     display = "Serious" if ae.serious else "Non-serious"
     code = version_code(AE_SERIOUSNESS, display, version)
     return {"coding": [{"system": AE_SERIOUSNESS, "code": code, "display": display}]}
-
-
 
 
 def ae_coded(map_id: str, value: str | None, src: SourceRef, column: str) -> dict[str, Any] | None:
