@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 # AESEV "MILD", AEOUT "RECOVERED/RESOLVED", LBNRIND "HIGH", ...); readers of other layouts translate
 # to it through their column spec. Dates are ISO 8601 partial dates/datetimes as SDTM --DTC holds them.
 
+# SDTM "special" ARM values (SDTM IG 3.x, DM assumptions): not arms of the design, so no arm reference.
+NON_ARMS = frozenset({"SCREEN FAILURE", "NOT ASSIGNED", "NOT TREATED", "UNPLANNED TREATMENT", "ASSIGNED, NOT TREATED"})
+
 
 @dataclass(frozen=True, slots=True)
 class SourceRef:

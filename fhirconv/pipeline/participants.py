@@ -82,6 +82,7 @@ class ParticipantSummary:
     resources: Counter[str] = field(default_factory=Counter)
     rejections: list[Rejection] = field(default_factory=list)
     notes: Counter[str] = field(default_factory=Counter)  # e.g. DS rows whose category has no FHIR home
+    warnings: list[str] = field(default_factory=list)  # about the run as a whole (e.g. what the study lacks)
     full_validations: int = 0
     fast_validations: int = 0
     shapes: int = 0
@@ -103,7 +104,7 @@ class ParticipantSummary:
         ]
 
     def lines(self) -> list[str]:
-        out = []
+        out = [f"warning: {w}" for w in self.warnings]
         for name, c in sorted(self.files.items()):
             out.append(
                 f"{name}: rows read {c.read or c.converted + c.merged + c.rejected}, "

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fhirconv.errors import FhirconvError, InputError, UsageError
+from fhirconv.errors import FhirconvError, InputError
 from fhirconv.model.study import Study, StudyRecord
 from fhirconv.output.bundle import BundleKind, Keyed, build_bundle
 from fhirconv.readers.failure import ReadFailure
@@ -184,17 +184,23 @@ def convert_with_participants(
     raises naming each of them, so callers write nothing (output is atomic) when any row failed."""
     from fhirconv.pipeline.participants import ParticipantSummary, convert_participants
     from fhirconv.readers.participants import read_participants
-    from fhirconv.readers.trial_design import study_from_design
+    from fhirconv.readers.trial_design import arms_from_participants, study_from_design, study_from_participants
 
     data = read_participants(list(participants), spec=spec, on_error="collect")
+    summary = ParticipantSummary()
     if study is None:
         if data.design is None:
-            raise UsageError(
-                "no study record given and the participant data has no trial-design domains (TS/TA)",
-                hint="name the study's registry record (a file or an NCT ID) before --participants",
+            study = study_from_participants(data.participants)
+            summary.warnings.append(
+                f"no registry record and no trial-design domains (TS/TA): ResearchStudy {study.nct_id} is built "
+                f"from DM's STUDYID and arms only (no title, status, phase or design)"
             )
-        study = study_from_design(data.design)
-    summary = ParticipantSummary()
+        else:
+            study = study_from_design(data.design)
+            if not study.arm_groups:
+                study.arm_groups = arms_from_participants(data.participants)
+                if study.arm_groups:
+                    summary.warnings.append("no trial arms (TA): the ResearchStudy's arms are DM's ARM values")
     study_items = map_study(study, version)
 
     def rows() -> Iterator[Keyed]:

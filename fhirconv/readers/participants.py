@@ -7,7 +7,7 @@ import math
 import re
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -28,7 +28,7 @@ from fhirconv.model.participants import (
     TrialDesign,
 )
 from fhirconv.readers.spec import BUILTIN_SPECS, REQUIRED_FIELDS, ColumnSpec, Spec, TableSpec, load_spec
-from fhirconv.readers.tables import Table, Value, open_table, table_stem
+from fhirconv.readers.tables import Table, Value, domain_of, open_table, table_stem
 
 __all__ = ["ParticipantData", "detect_spec", "read_participants"]
 
@@ -877,9 +877,40 @@ def _candidate_files(inputs: list[Path]) -> list[Path]:
     return files
 
 
-def detect_spec(files: Iterable[Path]) -> Spec:
+_PREFIX_RE = re.compile(r"[a-z0-9]+")
+
+
+def table_names(files: Iterable[Path], known: Iterable[str]) -> dict[Path, str]:
+    """The table each file holds: its name when the layout knows it (dm.xpt, participants.csv, a spec's
+    own names), else its DOMAIN column (SUPP--: "supp" + RDOMAIN, see tables.domain_of), else the name's
+    leading letters and digits (dm_study01.csv, DM-2024.XPT → dm). Compared in lower case. A known
+    name comes first so a spec's own table (labs.csv holding DOMAIN LB) is not taken for another."""
+    names = set(known)
+    out: dict[Path, str] = {}
+    for p in files:
+        stem = table_stem(p)
+        if stem is None:
+            continue
+        domain = None if stem in names else domain_of(p)
+        if stem in names:
+            out[p] = stem
+        elif domain is not None:
+            out[p] = domain
+        else:
+            prefix = _PREFIX_RE.match(stem)
+            out[p] = prefix.group(0) if prefix else stem
+    return out
+
+
+def _known_names() -> set[str]:
+    return {f for name in BUILTIN_SPECS for t in load_spec(name).tables for f in t.files}
+
+
+def detect_spec(files: Iterable[Path], names: Mapping[Path, str] | None = None) -> Spec:
     """The built-in spec whose detect tables are all among `files` (SDTM first)."""
-    stems = {table_stem(p) for p in files}
+    files = list(files)
+    names = names if names is not None else table_names(files, _known_names())
+    stems = {names.get(p) for p in files}
     for name in BUILTIN_SPECS:
         spec = load_spec(name)
         detect = [spec.table(t) for t in spec.detect]
@@ -902,14 +933,19 @@ def read_participants(
     spec file) or, without one, the built-in layout the files match (SDTM or simple CSV)."""
     inputs = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
     files = _candidate_files(inputs)
-    chosen = spec if isinstance(spec, Spec) else (load_spec(spec) if spec is not None else detect_spec(files))
+    if isinstance(spec, Spec) or spec is not None:
+        chosen = spec if isinstance(spec, Spec) else load_spec(spec)
+        names = table_names(files, {f for t in chosen.tables for f in t.files})
+    else:
+        names = table_names(files, _known_names())
+        chosen = detect_spec(files, names)
     data = ParticipantData(spec=chosen, on_error=on_error)
     claimed: dict[Path, str] = {}
     for table in chosen.tables:
-        matches = [p for p in files if table_stem(p) in table.files]
+        matches = [p for p in files if names.get(p) in table.files]
         by_stem: dict[str | None, Path] = {}
         for p in matches:
-            other = by_stem.setdefault(table_stem(p), p)
+            other = by_stem.setdefault(names.get(p), p)
             if other != p:
                 # dm.xpt and dm.csv side by side: reading both would count every row twice.
                 raise UsageError(

@@ -13,7 +13,7 @@ from types import TracebackType
 from fhirconv.errors import InputError
 from fhirconv.readers.xpt import Value, XptReader, open_binary
 
-__all__ = ["TABLE_SUFFIXES", "Table", "Value", "open_table", "table_stem"]
+__all__ = ["TABLE_SUFFIXES", "Table", "Value", "domain_of", "open_table", "table_stem"]
 
 # Recognised file names: <stem><suffix>, e.g. lb.xpt, LB.XPT.gz, dm.csv. Compared case-insensitively.
 TABLE_SUFFIXES = (".xpt.gz", ".xpt", ".csv.gz", ".csv")
@@ -26,6 +26,29 @@ def table_stem(path: Path) -> str | None:
     for suffix in TABLE_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
+    return None
+
+
+def domain_of(path: Path) -> str | None:
+    """The SDTM domain a table says it holds (lower case): its DOMAIN column's first value, for a
+    supplemental qualifier table "supp" + its RDOMAIN; None when it has neither column or no rows.
+    Sponsors name files freely (dm_study01.csv); the DOMAIN variable is what SDTM itself defines.
+    A file that cannot be read says nothing here: reading it for its rows reports why."""
+    try:
+        table = open_table(path)
+    except InputError:
+        return None
+    with table:
+        upper = {c.upper(): c for c in table.columns}
+        column, prefix = (upper.get("DOMAIN"), "") if "DOMAIN" in upper else (upper.get("RDOMAIN"), "supp")
+        if column is None or ("QNAM" not in upper and prefix):
+            return None
+        try:
+            for _, (value,) in table.tuples([column]):
+                text = value.strip() if isinstance(value, str) else None
+                return f"{prefix}{text.lower()}" if text else None
+        except InputError:
+            return None
     return None
 
 

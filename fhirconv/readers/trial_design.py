@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from fhirconv.model.participants import TrialDesign
+from fhirconv.errors import InputError
+from fhirconv.model.participants import NON_ARMS, Participant, TrialDesign
 from fhirconv.model.study import Age, ArmGroup, Design, Eligibility, Enrollment, Intervention, Org, Study
 
 # TS parameter codes: CDISC SDTM controlled terminology codelist TSPARMCD (NCI EVS C66738); values of
@@ -109,6 +111,40 @@ def study_from_design(design: TrialDesign) -> Study:
             healthy_volunteers={"Y": True, "N": False}.get((_first(design, "HLTSUBJI") or "").upper()),
         ),
     )
+
+
+def arms_from_participants(participants: Sequence[Participant]) -> list[ArmGroup]:
+    """The arms DM names (ARM, then ACTARM values), first spelling of each kept, SDTM's special
+    values (Screen Failure, Not Assigned, ...) left out: they are not arms of the design."""
+    arms: dict[str, ArmGroup] = {}
+    for p in participants:
+        for label in (p.arm, p.actual_arm):
+            text = label.strip() if label else ""
+            if text and text.upper() not in NON_ARMS:
+                arms.setdefault(text.upper(), ArmGroup(label=text))
+    return list(arms.values())
+
+
+def study_from_participants(participants: Sequence[Participant]) -> Study:
+    """The least Study the participant data itself gives, when there is neither a registry record nor
+    TS/TA: its STUDYID and DM's arms. Nothing else is inferred (no title, phase or design)."""
+    ids = sorted({p.study_id.strip() for p in participants if p.study_id and p.study_id.strip()})
+    if not ids:
+        first = participants[0].source.file if participants else None
+        raise InputError(
+            "no study record given, no trial-design domains (TS/TA), and no STUDYID in the participant data",
+            file=first,
+            field="STUDYID",
+            hint="name the study's registry record (a file or an NCT ID) before --participants",
+        )
+    if len(ids) > 1:
+        raise InputError(
+            f"the participant data names several studies in STUDYID: {', '.join(ids)}",
+            file=participants[0].source.file,
+            field="STUDYID",
+            hint="convert one study at a time",
+        )
+    return Study(nct_id=ids[0], arm_groups=arms_from_participants(participants))
 
 
 def _is_number(text: str) -> bool:

@@ -14,7 +14,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fhirconv.errors import InputError, UnmappedCodeError
 from fhirconv.mapping import keys
-from fhirconv.model.participants import AdverseEventRecord, Disposition, Measurement, Participant, SourceRef
+from fhirconv.model.participants import (
+    NON_ARMS,
+    AdverseEventRecord,
+    Disposition,
+    Measurement,
+    Participant,
+    SourceRef,
+)
 from fhirconv.model.study import Study
 from fhirconv.output.bundle import Keyed, reference
 
@@ -33,8 +40,6 @@ BODY_POSITION = "http://hl7.org/fhir/StructureDefinition/observation-bodyPositio
 # workflow-researchStudy; the same URL in R5's extensions pack), AdverseEvent has `study`.
 RESEARCH_STUDY = "http://hl7.org/fhir/StructureDefinition/workflow-researchStudy"
 
-# SDTM "special" ARM values (SDTM IG 3.x, DM assumptions): not arms of the design, so no arm reference.
-NON_ARMS = frozenset({"SCREEN FAILURE", "NOT ASSIGNED", "NOT TREATED", "UNPLANNED TREATMENT", "ASSIGNED, NOT TREATED"})
 
 # FHIR primitive formats (R5 regexes; R4 additionally wants a zone when a time is given, handled in
 # fhir_datetime). SDTM --DTC values are ISO 8601 and may be partial ("2012", "2012-07").
