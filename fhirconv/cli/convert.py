@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +16,17 @@ from fhirconv.ctgov import CtgovSettings, resolve_sources
 from fhirconv.ctgov.options import CACHE_HELP, ctgov_options
 from fhirconv.errors import ExitCode, FhirconvError, UsageError
 from fhirconv.gc_tuning import fewer_collections
-from fhirconv.output.bundle import BundleKind, Keyed, dumps
+from fhirconv.output.bundle import BundleKind, Keyed, bundle_text, dumps
 from fhirconv.output.files import write_lines, write_text
 from fhirconv.output.ndjson import ndjson_lines
 from fhirconv.pipeline.study import (
     Converted,
     Duplicate,
     Failed,
+    Merger,
     Summary,
     convert_records,
     convert_with_participants,
-    merge,
     to_bundle,
 )
 from fhirconv.versions import FhirVersion
@@ -214,8 +216,17 @@ def _convert_records(
         if exc.hint:
             click.echo(f"hint: {exc.hint}", err=True)
     per_study = _is_dir_target(output)
-    converted: list[Converted] = []  # held only for a combined bundle; per-study output streams
-    with fewer_collections():
+    merger = Merger()
+    pushed: list[dict[str, Any]] = []  # with --push, the combined bundle's entries are kept to be sent
+
+    def refuse(result: Converted, exc: FhirconvError) -> None:  # this study's output; the others still convert
+        summary.converted -= 1
+        summary.failures.append(Failed(result.record.source, result.key, exc))
+        click.echo(f"error: {exc}", err=True)
+
+    def combined() -> Iterator[Any]:
+        """One study at a time: the entries (or NDJSON lines) of the combined output. Nothing but the
+        shared resources' fullUrls is kept from one study to the next, so memory stays flat."""
         for result in convert_records(sources, version, summary):
             if isinstance(result, Duplicate):
                 click.echo(f"warning: {result.describe()}", err=True)
@@ -228,16 +239,35 @@ def _convert_records(
                 try:
                     _write_study(Path(output), result, version, bundle_kind, out_format,
                                  allow_invalid=allow_invalid, sink=sink)
-                except FhirconvError as exc:  # this study's output is refused; the others still convert
-                    summary.converted -= 1
-                    summary.failures.append(Failed(result.record.source, result.key, exc))
-                    click.echo(f"error: {exc}", err=True)
+                except FhirconvError as exc:
+                    refuse(result, exc)
             else:
-                converted.append(result)
-    if converted:
-        items = merge(c.items for c in converted)
-        text = _render(items, version, bundle_kind, out_format, allow_invalid=allow_invalid, label=None, sink=sink)
-        write_text(output, text)
+                # The study's own resources pass every offline layer (its references resolve among them);
+                # what another study already gave is then left out of the combined output.
+                own = to_bundle(result.items, version, "collection" if out_format == "ndjson" else bundle_kind)
+                try:
+                    _validate(own, version, allow_invalid=allow_invalid, label=result.record.source)
+                except FhirconvError as exc:
+                    refuse(result, exc)
+                    continue
+                keep = merger.fresh(result.items)
+                if out_format == "ndjson":
+                    lines = ndjson_lines(result.items, version)
+                    yield from (line for line, kept in zip(lines, keep, strict=True) if kept)
+                    continue
+                entries = [e for e, kept in zip(own["entry"], keep, strict=True) if kept]
+                if sink is not None:
+                    pushed.extend(entries)
+                yield from entries
+
+    with fewer_collections():
+        pieces = combined()
+        first = next(pieces, None)  # drives the whole run when the output is per study
+        if first is not None:  # nothing converted: nothing written
+            rest = itertools.chain([first], pieces)
+            write_lines(output, rest if out_format == "ndjson" else bundle_text(bundle_kind, rest))
+    if sink is not None and pushed:
+        sink.append(("convert", {"resourceType": "Bundle", "type": bundle_kind, "entry": pushed}))
 
     if not quiet:
         click.echo(summary.line(), err=True)

@@ -25,7 +25,9 @@ from fhirconv.versions import FhirVersion, model_class
 # A fragment not seen before goes the way of backbone elements (below): its shape may be known.
 # Everything else is validated as usual, so the result is the same as validating the plain dict.
 MEMO_TYPES = frozenset({"CodeableConcept", "Coding", "Reference", "Quantity", "Range", "Period", "Identifier"})
-_MEMO_LIMIT = 50_000  # fragments remembered per version; cleared when full, so memory stays flat
+_MEMO_LIMIT = 10_000  # fragments remembered per version; cleared when full, so memory stays flat. Not more:
+# on distinct records most fragments (site references, identifiers) never repeat and only fill it, while the
+# repeating vocabulary (codes, concepts) is small, and each fragment kept is a model instance of a few KB.
 _memo: dict[FhirVersion, dict[tuple[str, str], BaseModel]] = {v: {} for v in FhirVersion}
 
 _PACKAGES = {FhirVersion.R4: "fhir.resources.R4B", FhirVersion.R5: "fhir.resources"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -46,12 +46,12 @@ class Keyed:
         return full_url(self.resource_type, self.system, self.value)
 
 
-@lru_cache(maxsize=65536)  # site-heavy studies ask for the same keys several times (reference, entry, request)
+@lru_cache(maxsize=16384)  # site-heavy studies ask for the same keys several times (reference, entry, request)
 def key_uuid(resource_type: str, system: str, value: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"{resource_type}|{system}|{value}")
 
 
-@lru_cache(maxsize=65536)  # asked for each entry and each reference to it; the text, not only the uuid, is kept
+@lru_cache(maxsize=16384)  # asked for each entry and each reference to it; the text, not only the uuid, is kept
 def full_url(resource_type: str, system: str, value: str) -> str:
     return f"urn:uuid:{key_uuid(resource_type, system, value)}"
 
@@ -146,6 +146,19 @@ def _refuse(value: Any) -> Any:
 
 def _json_spells_same(data: bytes) -> bool:
     return not any(pattern.search(data) for pattern in _SPELT_OTHERWISE)
+
+
+def bundle_text(kind: BundleKind, entries: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The text dumps() gives for a Bundle of these entries, in pieces, one entry at a time: a combined
+    bundle of any number of studies is written without holding it. A raw line break never occurs inside a
+    JSON string, so indenting an entry's own text line by line gives the bundle's layout."""
+    yield f'{{\n  "resourceType": "Bundle",\n  "type": {orjson.dumps(kind).decode()},\n  "entry": ['
+    empty = True
+    for entry in entries:
+        text = dumps(entry)
+        yield ("\n    " if empty else ",\n    ") + text[:-1].replace("\n", "\n    ")
+        empty = False
+    yield "]\n}\n" if empty else "\n  ]\n}\n"
 
 
 def dumps(resource: dict[str, Any]) -> str:

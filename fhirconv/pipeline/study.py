@@ -127,17 +127,42 @@ def _record_label(index: int | None, nct_id: str | None) -> str | None:
     return None if index is None else str(index)
 
 
+# Resources that different studies share: an Organization is keyed on the sponsor's name. Every other
+# resource is keyed on its own study's ID (the study, its sites, its Group), and a study read twice is skipped,
+# so those never repeat between studies. Remembering only these fullUrls keeps a run's memory flat.
+SHARED_TYPES = frozenset({"Organization"})
+
+
+class Merger:
+    """Streams studies into one combined output: each study's resources, less the shared resources an
+    earlier study already gave (the first is kept), so fullUrls stay unique in a combined bundle."""
+
+    def __init__(self) -> None:
+        self._shared: set[str] = set()
+        self._first = True
+
+    def fresh(self, items: list[Keyed]) -> list[bool]:
+        """Per item: whether it goes into the output (False for a shared resource given before). Within
+        one study every item is kept: its own mapping never repeats a key."""
+        keep = []
+        for item in items:
+            if item.resource_type in SHARED_TYPES:
+                url = item.full_url
+                if url in self._shared:
+                    keep.append(False)
+                    continue
+                self._shared.add(url)
+            keep.append(True)
+        return keep
+
+
 def merge(groups: Iterable[list[Keyed]]) -> list[Keyed]:
     """Concatenate resource lists, keeping the first of resources shared between studies (e.g. a sponsor
     Organization), so fullUrls stay unique in a combined bundle."""
-    seen: set[str] = set()
+    merger = Merger()
     merged: list[Keyed] = []
     for items in groups:
-        for item in items:
-            url = item.full_url
-            if url not in seen:
-                seen.add(url)
-                merged.append(item)
+        merged += [item for item, keep in zip(items, merger.fresh(items), strict=True) if keep]
     return merged
 
 
