@@ -12,7 +12,7 @@ import pytest
 
 from fhirconv.errors import InputError
 from fhirconv.readers.tables import open_table, table_stem
-from fhirconv.readers.xpt import XptReader, ibm_to_float
+from fhirconv.readers.xpt import XptReader, ibm_to_float, sas_round
 
 PILOT = Path(__file__).parent / "data" / "participants" / "pilot"
 
@@ -48,7 +48,7 @@ def test_ibm_float_known_bytes_and_missing_values() -> None:
 def test_xpt_reader_matches_pyreadstat(name: str) -> None:
     pyreadstat = pytest.importorskip("pyreadstat")
     path = PILOT / f"{name}.xpt"
-    with XptReader(path) as reader:
+    with XptReader(path, digits=None) as reader:  # exact decoding; the default rounds (test below)
         rows = list(reader)
         columns = reader.columns
     expected, meta = pyreadstat.read_xport(str(path), encoding="cp1252", output_format="dict")
@@ -216,3 +216,39 @@ def test_ibm_column_equals_ibm_to_float_bit_for_bit(length: int) -> None:
     ]
     assert got[:4] == [0.0, None, None, 0.0]
     assert all(v is None or isinstance(v, float) for v in got)
+
+
+def _ibm_truncated(decimal: str) -> bytes:
+    """IBM float bytes of a positive decimal with the mantissa cut, not rounded (as SAS exports)."""
+    from fractions import Fraction
+
+    exact, exponent = Fraction(decimal), 0
+    while exact >= 1:
+        exact /= 16
+        exponent += 1
+    return bytes([64 + exponent]) + int(exact * 2**56).to_bytes(7, "big")
+
+
+def test_xpt_numbers_are_the_decimals_sas_stored() -> None:
+    """A value SAS holds as 2.1956 decodes to the double 2.1955999999999998 (truncated IBM mantissa);
+    at SAS's 15 significant digits it is 2.1956 again, and so it is written."""
+    import orjson
+
+    exact = [ibm_to_float(_ibm_truncated(d)) for d in ("2.1956", "0.05", "123.45")]
+    assert repr(exact[0]) == "2.1955999999999998"
+    exact += [0.19999999999999998, 0.049999999999999996]  # as the pilot's LB (lb.xpt) holds them
+    rounded = sas_round([*exact, None, 61.0])
+    assert rounded == [2.1956, 0.05, 123.45, 0.2, 0.05, None, 61.0]
+    assert orjson.dumps(rounded) == b"[2.1956,0.05,123.45,0.2,0.05,null,61.0]"
+    assert sas_round([1234567.891234567891, 1e-300]) == [1234567.89123457, 1e-300]  # 15 digits, not places
+
+
+@pytest.mark.parametrize("name", ["dm", "ds", "ts"])
+def test_xpt_reader_rounds_to_15_significant_digits_by_default(name: str) -> None:
+    with XptReader(PILOT / f"{name}.xpt", digits=None) as reader:
+        exact = list(reader)
+    with XptReader(PILOT / f"{name}.xpt") as reader:
+        rounded = list(reader)
+    assert len(exact) == len(rounded)
+    for a, b in zip(exact, rounded, strict=True):
+        assert b == {k: float(f"{v:.15g}") if isinstance(v, float) else v for k, v in a.items()}

@@ -67,6 +67,30 @@ def ibm_column(block: Any) -> list[float | None]:
     return cast(list[float | None], out.tolist())
 
 
+# SAS keeps numbers as doubles and shows them at most at 15 significant digits (the precision a double
+# holds for every decimal); a value stored as 2.1956 comes out of the IBM transport encoding, whose
+# mantissa SAS truncates, as 2.1955999999999998. Rounded to 15 digits it is the number the source meant.
+SAS_DIGITS = 15
+
+
+def sas_round(values: list[float | None], digits: int = SAS_DIGITS) -> list[float | None]:
+    """Each number rounded to `digits` significant digits (the nearest double to that decimal); None
+    kept. Columns repeat values (lab results, visit numbers), so each distinct value is formatted once."""
+    done: dict[float, float] = {}
+    out: list[float | None] = []
+    append = out.append
+    fmt = f".{digits}g"
+    for v in values:
+        if v is None:
+            append(None)
+            continue
+        r = done.get(v)
+        if r is None:
+            r = done[v] = float(format(v, fmt))
+        append(r)
+    return out
+
+
 def ibm_to_float(raw: bytes) -> float | None:
     """Decode a (possibly truncated, 2..8 byte) big-endian IBM float; SAS missing values give None."""
     if len(raw) < 8:
@@ -105,9 +129,10 @@ class XptReader:
     as `dict[name, str | float | None]`. A `.gz` file is decompressed on the fly.
     """
 
-    def __init__(self, path: str | Path, *, encoding: str = "cp1252") -> None:
+    def __init__(self, path: str | Path, *, encoding: str = "cp1252", digits: int | None = SAS_DIGITS) -> None:
         self.path = Path(path)
         self.encoding = encoding
+        self.digits = digits  # significant digits numbers are rounded to (sas_round); None: exact decoding
         self._fh = open_binary(self.path)
         try:
             self.dataset, self.variables = self._read_header()
@@ -246,7 +271,10 @@ class XptReader:
         for var in wanted:
             block = grid[:, var.position : var.position + var.length]
             if var.numeric:
-                columns.append(cast(list[Value], ibm_column(block)))
+                numbers = ibm_column(block)
+                if self.digits is not None:
+                    numbers = sas_round(numbers, self.digits)
+                columns.append(cast(list[Value], numbers))
                 continue
             # (A bytes view drops trailing NULs, which the text decoder strips anyway.)
             raws: list[bytes] = np.ascontiguousarray(block).view(f"S{var.length}").ravel().tolist()
