@@ -17,7 +17,7 @@ from fhirconv.ctgov.options import CACHE_HELP, ctgov_options
 from fhirconv.errors import ExitCode, FhirconvError, UsageError
 from fhirconv.gc_tuning import fewer_collections
 from fhirconv.output.bundle import BundleKind, Keyed, bundle_text, dumps
-from fhirconv.output.files import write_lines, write_text
+from fhirconv.output.files import study_path, write_lines, write_text
 from fhirconv.output.ndjson import ndjson_lines
 from fhirconv.pipeline.study import (
     Converted,
@@ -327,7 +327,7 @@ def _convert_participants(
     if _is_dir_target(output):
         assert output is not None
         suffix = "ndjson" if out_format == "ndjson" else "json"
-        target = str(Path(output) / f"{run.study.nct_id}.{version.value}.{suffix}")
+        target = str(study_path(output, run.study.nct_id, f".{version.value}.{suffix}"))
     try:
         if out_format == "ndjson":
             # Streaming: rows are mapped, checked (models, on the fast path) and written one by one; the
@@ -393,7 +393,7 @@ def _write_study(
     text = _render(
         result.items, version, kind, out_format, allow_invalid=allow_invalid, label=result.record.source, sink=sink
     )
-    write_text(folder / f"{result.key}.{version.value}.{suffix}", text)
+    write_text(study_path(folder, result.key, f".{version.value}.{suffix}"), text)
 
 
 COMMANDS: list[click.Command] = [convert]

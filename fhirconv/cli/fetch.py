@@ -18,7 +18,7 @@ from fhirconv.ctgov.options import CACHE_HELP, ctgov_options
 from fhirconv.ctgov.settings import CtgovSettings
 from fhirconv.ctgov.studies import StudySearch, get_study
 from fhirconv.errors import UsageError
-from fhirconv.output.files import atomic_writer, write_text
+from fhirconv.output.files import atomic_writer, study_path, write_text
 
 EPILOG = f"""\b
 Output:
@@ -165,7 +165,7 @@ def _write(studies: Iterator[tuple[str, str]], output: str | None, ndjson: bool)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"-o {output}: not a directory", hint="one file per study needs a directory; or use --ndjson")
     for nct_id, text in studies:
-        write_text(folder / f"{nct_id}.json", text)
+        write_text(study_path(folder, nct_id, ".json"), text)
         count += 1
     return count
 

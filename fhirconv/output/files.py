@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -10,7 +12,48 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from fhirconv.errors import UsageError
+from fhirconv.errors import InputError, UsageError
+from fhirconv.mapping.keys import NCT_RE
+
+# A file name made from a study id keeps at most this many characters of it (file systems allow 255 bytes;
+# the version and suffix, and a hash when the id had to be changed, must fit too).
+NAME_MAX_CHARS = 80
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def study_file_name(study_id: str, suffix: str) -> str:
+    """`<NCT ID><suffix>` for an NCT number; else a slug of the id that cannot name another folder.
+
+    Ids come from the data (a CDISC STUDYID, say), so nothing of them is trusted as a path: only letters,
+    digits, '_', '-' and inner '.' are kept, runs of anything else become '-', and the slug is cut to
+    NAME_MAX_CHARS. When the slug is not the id itself, a short hash of the id is added, so two ids that
+    slug alike ('A/B' and 'A:B') still get two files."""
+    text = study_id.strip()
+    if NCT_RE.fullmatch(text.upper()):
+        return text.upper() + suffix
+    slug = _UNSAFE.sub("-", text).strip(".-")[:NAME_MAX_CHARS].rstrip(".-")
+    if slug != text:
+        digest = hashlib.sha256(study_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        slug = f"{slug}-{digest}" if slug else f"study-{digest}"
+    return slug + suffix
+
+
+def path_inside(folder: str | Path, name: str) -> Path:
+    """`folder/name`, refused unless it is a file directly inside `folder` (the one check that no output
+    path made from data leaves the -o directory, whatever made the name)."""
+    base = Path(os.path.realpath(folder))
+    # Path does not collapse '..', and a name holding a separator (or absolute) changes the parent.
+    if "\0" in name or name in ("", ".", "..") or (base / name).parent != base:
+        raise InputError(
+            f"refusing to write {name[:NAME_MAX_CHARS]!r}: it is not a plain file name inside {folder}",
+            hint="output names are made from NCT IDs or study ids; please report this as a bug",
+        )
+    return Path(folder) / name
+
+
+def study_path(folder: str | Path, study_id: str, suffix: str) -> Path:
+    """Where one study's output goes in an output directory: the only way such a path is made."""
+    return path_inside(folder, study_file_name(study_id, suffix))
 
 
 @contextmanager
