@@ -2,7 +2,8 @@
 data, converted to R4 and R5, through HAPI's `$validate`; prints the counts and every distinct error.
 
 Run: python benchmarks/hapi_validate_corpus.py [--corpus DIR] [--versions R4 R5] [--server-r4 URL] [--server-r5 URL]
-Without a server URL it starts tests/hapi/serve for the version. Exit 1 if HAPI reports any error-level issue.
+Without a server URL it starts tests/hapi/serve for the version. Exit 1 if HAPI reports an error-level issue
+that DOCUMENTED does not list.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ CORPORA = (
     ROOT / "tests" / "data" / "ctgov-corpus",
 )
 EXAMPLE = ROOT / "examples" / "NCT04382547"
+
+# HAPI findings we keep on purpose, by HAPI's exact message (mappings/README.md says why). Anything else fails.
+DOCUMENTED = {
+    "ResearchStudy.status: No code provided, and a code is required from the value set":
+        "R4 WITHHELD / UNKNOWN without a last known status: no honest R4 code; status carries data-absent-reason",
+}
 
 
 def example_bundle(version: FhirVersion) -> dict[str, object]:
@@ -71,8 +78,9 @@ def main() -> int:
               f"participants, {tally.unreadable} files or records fhirconv itself refuses; HAPI $validate: "
               f"{tally.error_count} error-level issues, {len(tally.errors)} distinct ({took:.0f} s)")
         for message, count in tally.errors.most_common():
-            print(f"  {count:5d} x {message}   (first in {tally.examples[message]})")
-        failed = failed or bool(tally.errors)
+            why = f" -- documented: {DOCUMENTED[message]}" if message in DOCUMENTED else ""
+            print(f"  {count:5d} x {message}   (first in {tally.examples[message]}){why}")
+        failed = failed or any(message not in DOCUMENTED for message in tally.errors)
     return 1 if failed else 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 from fhirconv.errors import InputError
@@ -330,6 +331,49 @@ def age_quantity(age: Age, field: str) -> dict[str, Any]:
     return {"value": value, "unit": unit["display"], "system": UCUM, "code": unit["code"]}
 
 
+# UCUM's definitions of the age units, in minutes (a = 365.25 d, mo = a/12, as UCUM defines them), with the
+# displays of the ctgov-age-unit ConceptMap; finest first.
+_AGE_UNITS: dict[str, tuple[int, str]] = {
+    "min": (1, "minute"), "h": (60, "hour"), "d": (1440, "day"), "wk": (10080, "week"),
+    "mo": (43830, "month"), "a": (525960, "year"),
+}
+
+
+def _finite_decimal(x: Fraction) -> bool:
+    d = x.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
+def _in_unit(q: dict[str, Any], code: str) -> dict[str, Any]:
+    value = Fraction(str(q["value"])) * _AGE_UNITS[q["code"]][0] / _AGE_UNITS[code][0]
+    number: int | float = int(value) if value.denominator == 1 else float(value)
+    return {"value": number, "unit": _AGE_UNITS[code][1], "system": UCUM, "code": code}
+
+
+def age_range(low: dict[str, Any] | None, high: dict[str, Any] | None) -> dict[str, Any]:
+    """The eligible ages as one Range. Bounds in different units ("3 Months" to "17 Years") are written in the
+    finer one (3 to 204 months), converted exactly by UCUM's definitions: validators without a UCUM service,
+    HAPI FHIR's among them, compare the numbers of rng-2 ('low SHALL have a lower value than high') only when
+    the units agree, and refuse the study otherwise. Weeks that would need a recurring fraction become days."""
+    rng: dict[str, Any] = {}
+    if low is not None and high is not None and low["code"] != high["code"] \
+            and low["code"] in _AGE_UNITS and high["code"] in _AGE_UNITS:
+        code = min(low["code"], high["code"], key=lambda c: _AGE_UNITS[c][0])
+        coarse = max(low, high, key=lambda q: _AGE_UNITS[q["code"]][0])
+        ratio = Fraction(_AGE_UNITS[coarse["code"]][0], _AGE_UNITS[code][0]) * Fraction(str(coarse["value"]))
+        if not _finite_decimal(ratio):
+            code = "d"
+        low, high = _in_unit(low, code), _in_unit(high, code)
+    if low is not None:
+        rng["low"] = low
+    if high is not None:
+        rng["high"] = high
+    return rng
+
+
 def eligibility_characteristics(study: Study) -> list[dict[str, Any]]:
     """Sex, age range, healthy volunteers and (observational) study population as Group characteristics."""
     e = study.eligibility
@@ -343,11 +387,9 @@ def eligibility_characteristics(study: Study) -> list[dict[str, Any]]:
         out.append({"code": {"text": "Gender eligibility"}, "valueCodeableConcept": {"text": gender_text},
                     "exclude": False})
     if e.minimum_age is not None or e.maximum_age is not None:
-        rng: dict[str, Any] = {}
-        if e.minimum_age is not None:
-            rng["low"] = age_quantity(e.minimum_age, "eligibilityModule.minimumAge")
-        if e.maximum_age is not None:
-            rng["high"] = age_quantity(e.maximum_age, "eligibilityModule.maximumAge")
+        low = None if e.minimum_age is None else age_quantity(e.minimum_age, "eligibilityModule.minimumAge")
+        high = None if e.maximum_age is None else age_quantity(e.maximum_age, "eligibilityModule.maximumAge")
+        rng = age_range(low, high)
         out.append({"code": AGE_CODE, "valueRange": rng, "exclude": False})
     if e.healthy_volunteers is not None:
         out.append({"code": {"text": "Accepts healthy volunteers"}, "valueBoolean": e.healthy_volunteers,
