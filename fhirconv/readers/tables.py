@@ -11,7 +11,8 @@ from pathlib import Path
 from types import TracebackType
 
 from fhirconv.errors import InputError
-from fhirconv.readers.xpt import Value, XptReader, open_binary
+from fhirconv.readers.compressed import open_binary
+from fhirconv.readers.xpt import Value, XptReader
 
 __all__ = ["TABLE_SUFFIXES", "Table", "Value", "domain_of", "open_table", "table_stem"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
+import re
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,6 +13,7 @@ from typing import IO, Any, cast
 import numpy as np
 
 from fhirconv.errors import InputError
+from fhirconv.readers.compressed import open_binary
 
 # Format reference: SAS technical note TS-140 ("The record layout of a data set in SAS transport
 # (XPORT) format"). Everything is in 80-byte card images; numbers are IBM System/360 floats.
@@ -30,6 +31,7 @@ _MISSING_FIRST = frozenset(b"._ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _MISSING_TABLE = np.zeros(256, dtype=bool)
 _MISSING_TABLE[list(_MISSING_FIRST)] = True
 _MANTISSA = (1 << 56) - 1
+_DIGITS = re.compile(rb" *[0-9]+ *")
 _ROWS_PER_CHUNK = 4096  # rows decoded per read(): big enough to amortise I/O, small enough to stay flat
 
 Value = str | float | None
@@ -106,13 +108,6 @@ def ibm_to_float(raw: bytes) -> float | None:
     return -value if v >> 63 else value
 
 
-def open_binary(path: Path) -> IO[bytes]:
-    """The file's bytes, decompressed on the fly when its name ends in .gz."""
-    if path.name.lower().endswith(".gz"):
-        return cast(IO[bytes], gzip.open(path, "rb"))
-    return path.open("rb")
-
-
 def _text_decoder(encoding: str) -> Callable[[bytes], str | None]:
     def text(raw: bytes) -> str | None:
         # Blanks are how SAS stores a missing character value: the record says None. Surrounding
@@ -133,7 +128,7 @@ class XptReader:
         self.path = Path(path)
         self.encoding = encoding
         self.digits = digits  # significant digits numbers are rounded to (sas_round); None: exact decoding
-        self._fh = open_binary(self.path)
+        self._fh: IO[bytes] = open_binary(self.path)
         try:
             self.dataset, self.variables = self._read_header()
         except (OSError, EOFError, struct.error, UnicodeDecodeError) as exc:
@@ -151,10 +146,11 @@ class XptReader:
     def columns(self) -> list[str]:
         return list(self._names)
 
-    def _error(self, message: str) -> InputError:
+    def _error(self, message: str, field: str | None = None) -> InputError:
         return InputError(
             message,
             file=str(self.path),
+            field=field,
             hint="expected a SAS XPORT version 5 file (.xpt, optionally gzipped), as SDTM submissions use",
         )
 
@@ -175,7 +171,9 @@ class XptReader:
         member = self._card()
         if not member.startswith(_MEMBER):
             raise self._error("no member header record")
-        namestr_size = int(member[74:78])  # 140, or 136 on VAX/VMS
+        namestr_size = self._number(member[74:78], "the member header's NAMESTR size")
+        if namestr_size not in (136, 140):  # 140, or 136 on VAX/VMS
+            raise self._error(f"the member header gives a NAMESTR size of {namestr_size} (expected 140 or 136)")
         self._card()  # descriptor header
         descriptor = self._card()
         dataset = descriptor[8:16].decode("ascii", "replace").strip()
@@ -183,7 +181,7 @@ class XptReader:
         namestr_header = self._card()
         if not namestr_header.startswith(_NAMESTR):
             raise self._error("no NAMESTR header record")
-        count = int(namestr_header[54:58])
+        count = self._number(namestr_header[54:58], "the NAMESTR header's variable count")
         block = self._fh.read(count * namestr_size)
         if len(block) != count * namestr_size:
             raise self._error("the file ends inside its variable descriptions")
@@ -206,8 +204,35 @@ class XptReader:
         obs = self._card()
         if not obs.startswith(_OBS):
             raise self._error("no OBS header record")
+        self._check_layout(variables)
         variables.sort(key=lambda v: v.position)
         return dataset, variables
+
+    def _number(self, raw: bytes, what: str) -> int:
+        # A header count is ASCII digits, blank-padded. int() would also take '-5' or '1_0', and a negative
+        # count makes read() swallow the whole file.
+        if not _DIGITS.fullmatch(raw):
+            raise self._error(f"{what} is not a number: {raw.decode('latin-1')!r}")
+        return int(raw)
+
+    def _check_layout(self, variables: list[XptVariable]) -> None:
+        """Each variable has a usable length and lies inside the observation (TS-140: the positions tile it)."""
+        row_length = sum(max(v.length, 0) for v in variables)
+        seen: set[str] = set()
+        for var in variables:
+            name = var.name or "(unnamed)"
+            if var.name in seen:
+                raise self._error("the variable appears twice in the header", field=name)
+            seen.add(var.name)
+            if var.length < 1 or (var.numeric and not 2 <= var.length <= 8):
+                kind = "numeric (2 to 8 bytes)" if var.numeric else "character (at least 1 byte)"
+                raise self._error(f"the header gives a length of {var.length} for a {kind} variable", field=name)
+            if var.position < 0 or var.position + var.length > row_length:
+                raise self._error(
+                    f"the header places the variable at bytes {var.position}..{var.position + var.length}, "
+                    f"beyond the {row_length}-byte observation",
+                    field=name,
+                )
 
     def __iter__(self) -> Iterator[dict[str, Value]]:
         names = self._names
