@@ -4,6 +4,21 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+# How much of an input value an error message echoes: enough to recognise it, never a 20 MB attribute.
+CUT_LIMIT = 80
+
+
+def cut(value: object, limit: int = CUT_LIMIT) -> str:
+    """repr() of a value for a message, cut to about `limit` characters with the full length noted.
+
+    Every message that quotes input data goes through this, so one hostile value cannot flood the
+    terminal or a log."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return repr(text) if isinstance(value, str) else text
+    head = repr(text[:limit]) if isinstance(value, str) else text[:limit]
+    return f"{head}… ({len(text):,} characters)"
+
 
 class ExitCode(IntEnum):
     """Process exit statuses; stable, documented in the README, tested on their own."""

@@ -10,10 +10,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from fhirconv.errors import FhirconvError, InputError, UsageError
 from fhirconv.model.study import Study, StudyRecord
+from fhirconv.readers import jsonload
 from fhirconv.readers.failure import ReadFailure
 
 __all__ = ["EXTENSIONS", "ReadFailure", "read_bytes", "read_sources", "read_study"]
@@ -103,18 +102,9 @@ def _failure(source: str, index: int | None, nct_id: str | None, error: Fhirconv
     return ReadFailure(source=source, index=index, nct_id=nct_id, error=error.located(file=source, record=record))
 
 
-def _loads(data: bytes) -> Any:
-    """Parse with orjson (fast path); on its refusal ask json, which either reads what orjson will not
-    (integers beyond 64 bits) or raises the error we report (with its line and column wording)."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data)
-
-
 def _read_json(data: bytes, source: str) -> Iterator[Item]:
     try:
-        value = _loads(data)
+        value, check = jsonload.loads(data)
     except json.JSONDecodeError as exc:
         # A JSON value followed by more JSON on the next line is NDJSON saved as .json.
         if exc.msg == "Extra data":
@@ -127,19 +117,23 @@ def _read_json(data: bytes, source: str) -> Iterator[Item]:
         yield _failure(source, None, None, err)
         return
     except (UnicodeDecodeError, RecursionError) as exc:
-        err = InputError(
-            f"not a study record: unreadable as JSON ({type(exc).__name__})",
-            hint="expected UTF-8 JSON of sane nesting depth",
-        )
-        yield _failure(source, None, None, err)
+        yield _failure(source, None, None, _unreadable(exc))
         return
-    yield from _read_json_value(value, source)
+    yield from _read_json_value(value, source, check)
 
 
-def _read_json_value(value: Any, source: str) -> Iterator[Item]:
+def _unreadable(exc: Exception) -> InputError:
+    what = "nested too deeply" if isinstance(exc, RecursionError) else "not UTF-8"
+    return InputError(
+        f"not a study record: unreadable as JSON ({what})",
+        hint="expected UTF-8 JSON nested less than about 1,000 levels deep",
+    )
+
+
+def _read_json_value(value: Any, source: str, check: bool) -> Iterator[Item]:
     if isinstance(value, list):
         for i, element in enumerate(value):
-            yield _read_json_record(element, source, i)
+            yield _read_json_record(element, source, i, check)
     elif isinstance(value, dict) and "studies" in value and "protocolSection" not in value:
         studies = value["studies"]
         if not isinstance(studies, list):
@@ -147,7 +141,7 @@ def _read_json_value(value: Any, source: str) -> Iterator[Item]:
             yield _failure(source, None, None, err)
             return
         for i, element in enumerate(studies):
-            yield _read_json_record(element, source, i)
+            yield _read_json_record(element, source, i, check)
     elif isinstance(value, dict) and "FullStudiesResponse" in value:
         from fhirconv.readers.ctgov_classic import classic_page_studies
 
@@ -157,18 +151,22 @@ def _read_json_value(value: Any, source: str) -> Iterator[Item]:
             yield _failure(source, None, None, exc)
             return
         for i, element in enumerate(elements):
-            yield _read_json_record(element, source, i)
+            yield _read_json_record(element, source, i, check)
     else:
-        yield _read_json_record(value, source, None)
+        yield _read_json_record(value, source, None, check)
 
 
-def _read_json_record(value: Any, source: str, index: int | None) -> Item:
-    """One study object, v2 or classic, → StudyRecord; anything else → ReadFailure."""
+def _read_json_record(value: Any, source: str, index: int | None, check: bool) -> Item:
+    """One study object, v2 or classic, → StudyRecord; anything else → ReadFailure.
+
+    `check`: the text was one orjson refused, so the record may hold values that are refused here."""
     if isinstance(value, dict) and "protocolSection" in value:
         from fhirconv.readers.ctgov_v2 import nct_id_of, read_v2_study
 
         nct_id = nct_id_of(value)
         try:
+            if check:
+                jsonload.refuse_defects(value)
             study = read_v2_study(value)
         except FhirconvError as exc:
             return _failure(source, index, nct_id, exc)
@@ -178,6 +176,8 @@ def _read_json_record(value: Any, source: str, index: int | None) -> Item:
 
         nct_id = classic_nct_id_of(value)
         try:
+            if check:
+                jsonload.refuse_defects(value)
             study = read_classic_study(value)
         except FhirconvError as exc:
             return _failure(source, index, nct_id, exc)
@@ -197,15 +197,18 @@ def _read_ndjson(data: bytes, source: str) -> Iterator[Item]:
         if not line.strip():
             continue  # blank lines (a trailing newline, CRLF pairs) separate nothing
         try:
-            value = _loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+            value, check = jsonload.loads(line)
+        except json.JSONDecodeError as exc:
             err = InputError(
-                f"malformed JSON on line {line_no}: {msg}", hint="NDJSON holds one complete JSON study per line"
+                f"malformed JSON on line {line_no}: {exc.msg}", hint="NDJSON holds one complete JSON study per line"
             )
             yield _failure(source, index, None, err)
+        except (UnicodeDecodeError, RecursionError) as exc:
+            err = _unreadable(exc)
+            err.message = f"line {line_no}: {err.message}"
+            yield _failure(source, index, None, err)
         else:
-            yield _read_json_record(value, source, index)
+            yield _read_json_record(value, source, index, check)
         index += 1
 
 

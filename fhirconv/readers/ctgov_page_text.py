@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 
-from fhirconv.errors import FhirconvError, InputError
+from fhirconv.errors import FhirconvError, InputError, cut
 from fhirconv.model.study import (
     ArmGroup,
     Contact,
@@ -101,6 +101,21 @@ def parse_page_text(text: str, source: str) -> tuple[Study, PageExtras]:
         raise exc.located(file=source, record=nct_id) from None
 
 
+def _outcome_parts(line: str) -> tuple[str, str, str] | None:
+    """'- measure [Time Frame: tf] description' → (measure, tf, description), each stripped; else None."""
+    if not line.startswith("-"):
+        return None
+    body = line[1:]
+    opening = _TIME_FRAME.search(body)
+    if opening is None:
+        return None
+    rest = body[opening.end() :]
+    close = rest.find("]")
+    if close < 0:
+        return None
+    return body[: opening.start()].strip(), rest[:close].strip(), rest[close + 1 :].strip()
+
+
 # --- lines, cells and rows -----------------------------------------------------------------------
 
 
@@ -140,7 +155,9 @@ _IV_TYPES = (
 _IV_PREFIX = re.compile(rf"(?:(?<=\s)|^)({_IV_TYPES}):\s+")
 _ARM_LINE = re.compile(rf"^({_ARM_TYPES}):\s*(.+)$")
 _ROLE_LABELS = {"Study Director", "Study Chair", "Principal Investigator", "Sub-Investigator"}
-_OUTCOME = re.compile(r"^-\s*(?P<measure>.*?)\s*\[\s*Time Frame:\s*(?P<tf>.*?)\s*\]\s*(?P<desc>.*)$")
+# An outcome line "- measure [Time Frame: tf] description" is cut at its literals by _outcome_parts:
+# one regex with lazy groups next to \s* backtracks quadratically on a long run of spaces.
+_TIME_FRAME = re.compile(r"\[\s*Time Frame:")
 _DATE_ROW = re.compile(
     r"^(?:(Actual|Estimated|Anticipated)\s+)?(Study Start|Primary Completion|Study Completion) Date$"
 )
@@ -150,7 +167,11 @@ _AGES = re.compile(
     r"up\s+to\s+(?P<max2>\d+\s+\w+))?\s*(?:\((?P<std>[^()]*)\))?$"
 )
 _PHASE = re.compile(r"Early Phase 1|Phase [0-4]|Not Applicable|N/A")
-_NCT = re.compile(r"ClinicalTrials\.gov Identifier:\s*\|?\s*(NCT\d{8})\b")
+_NCT = re.compile(r"ClinicalTrials\.gov Identifier:\s*(?:\|\s*)?(NCT\d{8})\b")  # not \s*\|?\s*: quadratic
+_STATUS_END = re.compile(r"(?<=\s)(?:Verified\b|\(see\b)")
+_OTHER_NAMES = re.compile(r"Other Names?:")
+_OTHER_NAME_SEP = re.compile(r"(?:^|(?<=\s))-\s|;")  # "- name" items or "a; b"; parts are stripped
+_OUTCOME_HEADING = re.compile(r"(Primary|Secondary|Other) Outcome Measures?\s*:?")
 _LOCATIONS_END = {
     "Responsible Party",
     "ClinicalTrials.gov Identifier",
@@ -232,7 +253,8 @@ class _Page:
         status = self.header_value(r"^Recruitment Status\s*:")
         if status is None:
             raise self.missing("Recruitment Status")
-        status = re.split(r"\s+(?:Verified\b|\(see\b)", status)[0].strip()
+        end = _STATUS_END.search(status)
+        status = (status[: end.start()] if end else status).strip()
         study.overall_status = nz.enum_value("overall_status", status, field="Recruitment Status")
         was = self.header_value(r"^Recruitment status was\s*:")
         study.last_known_status = nz.enum_value("overall_status", was, field="Recruitment status was")
@@ -280,7 +302,7 @@ class _Page:
         if phase:
             found = _PHASE.findall(phase)
             if not found:
-                raise InputError(f"cannot read phase {phase!r}", field="Phase", hint="e.g. 'Phase 1 Phase 2'")
+                raise InputError(f"cannot read phase {cut(phase)}", field="Phase", hint="e.g. 'Phase 1 Phase 2'")
             study.design.phases = nz.phases(found, field="Phase")
         return i
 
@@ -303,7 +325,9 @@ class _Page:
             raise self.missing("Study Type")
         block = list(self.lines[start : st.index])
         self._description(study, block)
-        kind = re.sub(r"\s*\((?:Clinical Trial)\)\s*$", "", st.value)
+        kind = st.value.rstrip()
+        if kind.endswith("(Clinical Trial)"):
+            kind = kind[: -len("(Clinical Trial)")].rstrip()
         base, registry, _ = kind.partition("[Patient Registry]")
         d = study.design
         if registry:
@@ -389,18 +413,21 @@ class _Page:
         return i
 
     def _arm(self, study: Study, arm_lines: list[str], iv_text: str, *, typed: bool) -> None:
+        if not arm_lines or not arm_lines[0].strip():
+            # A row that opens with its "|" separator: the arm's label and description were cut off.
+            raise InputError("arms table row without an arm label", field="Arm", hint=_HINT)
         first, rest = arm_lines[0], arm_lines[1:]
         m = _ARM_LINE.match(first)
         if typed and m is None:
             raise InputError(
-                f"arm {first!r} does not start with a known arm type",
+                f"arm {cut(first)} does not start with a known arm type",
                 field="Arm",
                 hint="arms read 'Experimental: label', 'Active Comparator: label', 'Placebo Comparator: label', ...",
             )
         label, prose = (m.group(2).strip(), m.group(1)) if m else (first.strip(), None)
         arm = ArmGroup(
             label=label,
-            type=nz.enum_value("arm_type", prose, field=f"Arm {label!r}") if prose else None,
+            type=nz.enum_value("arm_type", prose, field=f"Arm {cut(label)}") if prose else None,
             description=nz.clean_text("\n".join(rest)),
         )
         study.arm_groups.append(arm)
@@ -425,11 +452,11 @@ class _Page:
             name, _, rest = chunk.strip().partition("\n")
             iv = Intervention(name=name.strip(), type=type_)
             study.interventions.append(iv)
-        m = re.search(r"Other Names?:", rest)
+        m = _OTHER_NAMES.search(rest)
         desc, other = (rest[: m.start()], rest[m.end() :]) if m else (rest, "")
         if desc.strip() and iv.description is None:
             iv.description = desc.strip()
-        for name in re.split(r"\s*(?:^|\s)-\s+|;\s*", other):
+        for name in _OTHER_NAME_SEP.split(other):
             if name.strip() and name.strip() not in iv.other_names:
                 iv.other_names.append(name.strip())
         return iv
@@ -441,7 +468,7 @@ class _Page:
         seen_any = False
         for line in self.lines[i : stop if stop is not None else len(self.lines)]:
             s = line.strip()
-            heading = re.match(r"^(Primary|Secondary|Other) Outcome Measures?\s*:?$", s)
+            heading = _OUTCOME_HEADING.fullmatch(s)
             if heading:
                 group, seen_any = kinds.index(heading.group(1).lower()), False
                 continue
@@ -449,15 +476,11 @@ class _Page:
                 if seen_any:
                     group, seen_any = min(group + 1, 2), False
                 continue
-            m = _OUTCOME.match(s)
-            if m:
+            parts = _outcome_parts(s)
+            if parts:
+                measure, time_frame, desc = parts
                 study.outcomes.append(
-                    Outcome(
-                        kind=kinds[group],
-                        measure=m["measure"],
-                        time_frame=m["tf"] or None,
-                        description=m["desc"].strip() or None,
-                    )
+                    Outcome(kind=kinds[group], measure=measure, time_frame=time_frame or None, description=desc or None)
                 )
                 seen_any = True
             elif s.startswith("- "):
@@ -506,7 +529,7 @@ class _Page:
         m = _AGES.match(text.strip())
         if m is None or not (m["min"] or m["min2"] or m["max2"] or m["std"]):
             raise InputError(
-                f"cannot read ages {text!r}",
+                f"cannot read ages {cut(text)}",
                 field="Ages Eligible for Study",
                 hint="expected e.g. '18 Years to 70 Years (Adult, Older Adult)' or '18 Years and older (Adult)'",
             )
@@ -598,7 +621,7 @@ class _Page:
             self.extras.ipd_sharing = _IPD.get(ipd.lower())
             if self.extras.ipd_sharing is None:
                 raise InputError(
-                    f"unknown IPD sharing plan {ipd!r}", field="Plan to Share IPD", hint="Yes, No or Undecided"
+                    f"unknown IPD sharing plan {cut(ipd)}", field="Plan to Share IPD", hint="Yes, No or Undecided"
                 )
         self.extras.ipd_description = self.value("Plan Description")
         self.extras.fda_regulated_drug = nz.parse_bool(
@@ -652,7 +675,8 @@ def _address(text: str, facility: str | None, country: str | None, state: str | 
 
 
 _IPD = {"yes": "YES", "no": "NO", "undecided": "UNDECIDED"}
-_PHONE = re.compile(r"^\+?[\d\s().-]{6,}(?:\s*(?:ext\.?|x)\s*\d+)?$")
+# No \s* before "ext": the class already takes spaces, and the overlap backtracked quadratically.
+_PHONE = re.compile(r"^\+?[\d\s().-]{6,}(?:(?:ext\.?|x)\s*\d+)?$")
 
 
 def _contact(r: _Row) -> Contact:

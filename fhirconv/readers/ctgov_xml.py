@@ -27,7 +27,7 @@ from xml.etree.ElementTree import XML, Element, ParseError
 import defusedxml
 from defusedxml.ElementTree import fromstring
 
-from fhirconv.errors import FhirconvError, InputError
+from fhirconv.errors import FhirconvError, InputError, cut
 from fhirconv.model.study import (
     ArmGroup,
     Contact,
@@ -339,7 +339,7 @@ def _old_study_design(text: str | None) -> dict[str, str]:
     parts = _OLD_DESIGN_RE.split(text)
     if parts[0].strip():
         raise InputError(
-            f"unreadable study design {text!r}",
+            f"unreadable study design {cut(text)}",
             hint="expected 'Key: Value' pairs such as 'Allocation: Randomized, Primary Purpose: Treatment'",
             field="study_design",
         )

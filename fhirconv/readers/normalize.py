@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
-from fhirconv.errors import InputError
+from fhirconv.errors import InputError, cut
 from fhirconv.model.study import Age
 
 __all__ = [
@@ -170,7 +170,7 @@ def enum_value(kind: str, text: str | None, *, field: str) -> str | None:
         value = None
     else:
         raise InputError(
-            f"unknown {kind.replace('_', ' ')} value {text!r}",
+            f"unknown {kind.replace('_', ' ')} value {cut(text)}",
             field=field,
             hint="allowed: " + ", ".join(allowed),
         )
@@ -189,7 +189,8 @@ def enum_values(kind: str, items: Iterable[str] | None, *, field: str) -> list[s
     return out
 
 
-_PHASE_SPLIT = re.compile(r"\s*[/,|]\s*")
+# Separators alone, parts stripped after: r"\s*[/,|]\s*" backtracks quadratically on a run of spaces.
+_PHASE_SPLIT = re.compile(r"[/,|]")
 
 
 def phases(text_or_list: str | Iterable[str] | None, *, field: str) -> list[str]:
@@ -203,7 +204,7 @@ def phases(text_or_list: str | Iterable[str] | None, *, field: str) -> list[str]
         if _snake(stripped) in ("N_A", "NA", "NOT_APPLICABLE"):
             parts = ["NA"]
         else:
-            parts = [p for p in _PHASE_SPLIT.split(stripped) if p]
+            parts = [p.strip() for p in _PHASE_SPLIT.split(stripped) if p.strip()]
         for part in parts:
             value = enum_value("phase", part, field=field)
             if value is not None and value not in out:
@@ -221,7 +222,7 @@ def masking(text: str | None, *, field: str) -> tuple[str | None, list[str]]:
         inner = rest.rsplit(")", 1)[0]
         if _snake(inner) in _ALIASES["masking"] or _snake(inner) == "OPEN_LABEL":
             return enum_value("masking", text, field=field), []
-        who = enum_values("who_masked", [w for w in re.split(r"\s*,\s*", inner) if w.strip()], field=field)
+        who = enum_values("who_masked", [w.strip() for w in inner.split(",") if w.strip()], field=field)
     return enum_value("masking", level, field=field), who
 
 
@@ -240,7 +241,8 @@ _MONTHS = {
     for name in names
 }
 _ISO = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
-_PROSE = re.compile(r"([A-Za-z]+)\.?\s+(?:(\d{1,2}),?\s+)?(\d{4})")  # "May 11, 2020", "Sep 2001"
+# The look-behinds keep a search from restarting inside a run of letters or digits (quadratic).
+_PROSE = re.compile(r"(?<![A-Za-z])([A-Za-z]+)\.?\s+(?:(\d{1,2}),?\s+)?(\d{4})")  # "May 11, 2020", "Sep 2001"
 _SLASH = re.compile(r"(\d{1,2})/(?:(\d{1,2})/)?(\d{4})")  # "12/2020", "05/11/2020" (US order)
 
 
@@ -262,7 +264,7 @@ def parse_date(text: str | None, *, field: str) -> str | None:
         year, month, day = m.group(3), m.group(1), m.group(2)
     if year is None:
         raise InputError(
-            f"cannot read date {text!r}",
+            f"cannot read date {cut(text)}",
             field=field,
             hint="expected e.g. 2020-05-11, 2020-05, May 11, 2020 or May 2020",
         )
@@ -270,7 +272,7 @@ def parse_date(text: str | None, *, field: str) -> str | None:
         # Check the calendar (no 2021-02-30, no month 13) while keeping the given precision.
         date(int(year), int(month or 1), int(day or 1))
     except ValueError:
-        raise InputError(f"no such date {text!r}", field=field, hint="check day and month") from None
+        raise InputError(f"no such date {cut(text)}", field=field, hint="check day and month") from None
     out = year
     if month:
         out += f"-{int(month):02d}"
@@ -287,7 +289,7 @@ def parse_int(text: str | int | None, *, field: str) -> int | None:
     if text is None:
         return None
     if isinstance(text, bool):
-        raise InputError(f"expected a whole number, got {text!r}", field=field)
+        raise InputError(f"expected a whole number, got {cut(text)}", field=field)
     if isinstance(text, int):
         return text
     if isinstance(text, float) and text.is_integer():
@@ -298,7 +300,7 @@ def parse_int(text: str | int | None, *, field: str) -> int | None:
     try:
         return int(t)
     except ValueError:
-        raise InputError(f"expected a whole number, got {text!r}", field=field) from None
+        raise InputError(f"expected a whole number, got {cut(text)}", field=field) from None
 
 
 def parse_float(text: str | float | None, *, field: str) -> float | None:
@@ -306,7 +308,7 @@ def parse_float(text: str | float | None, *, field: str) -> float | None:
     if text is None:
         return None
     if isinstance(text, bool):
-        raise InputError(f"expected a number, got {text!r}", field=field)
+        raise InputError(f"expected a number, got {cut(text)}", field=field)
     if isinstance(text, int | float):
         return float(text)
     t = text.strip()
@@ -315,7 +317,7 @@ def parse_float(text: str | float | None, *, field: str) -> float | None:
     try:
         return float(t)
     except ValueError:
-        raise InputError(f"expected a number, got {text!r}", field=field) from None
+        raise InputError(f"expected a number, got {cut(text)}", field=field) from None
 
 
 _TRUE = frozenset({"yes", "true", "y", "1", "accepts healthy volunteers"})
@@ -333,10 +335,10 @@ def parse_bool(text: str | bool | None, *, field: str) -> bool | None:
         return True
     if t in _FALSE:
         return False
-    raise InputError(f"expected yes or no, got {text!r}", field=field)
+    raise InputError(f"expected yes or no, got {cut(text)}", field=field)
 
 
-_AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+)")
+_AGE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*([A-Za-z]+)")  # look-behind: see _PROSE
 _AGE_UNITS = frozenset(
     {"year", "years", "month", "months", "week", "weeks", "day", "days", "hour", "hours", "minute", "minutes"}
 )
@@ -352,7 +354,7 @@ def parse_age(text: str | None, *, field: str) -> Age | None:
     m = _AGE.fullmatch(t)
     if m is None or m.group(2).lower() not in _AGE_UNITS:
         raise InputError(
-            f"cannot read age {text!r}", field=field, hint="expected a number and a unit, e.g. 18 Years"
+            f"cannot read age {cut(text)}", field=field, hint="expected a number and a unit, e.g. 18 Years"
         )
     return Age(value=float(m.group(1)), unit=m.group(2).lower(), text=t)
 
@@ -373,7 +375,12 @@ def nct_id(value: str | None, *, field: str, hint: str | None = None) -> str:
             hint=hint or "every ClinicalTrials.gov record needs an NCT ID; is this a study record?",
         )
     if not NCT_ID.fullmatch(nct):
-        raise InputError(f"malformed NCT ID {nct!r}", field=field, record=nct, hint="an NCT ID is 'NCT' and 8 digits")
+        raise InputError(
+            f"malformed NCT ID {cut(nct)}",
+            field=field,
+            record=nct if len(nct) <= 20 else None,
+            hint="an NCT ID is 'NCT' and 8 digits",
+        )
     return nct
 
 
