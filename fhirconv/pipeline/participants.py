@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol, TextIO
 
 import orjson
 
-from fhirconv.errors import FhirconvError, InputError
+from fhirconv.errors import FhirconvError, InputError, cut
 from fhirconv.mapping.participants import r4 as map_r4
 from fhirconv.mapping.participants import r5 as map_r5
 from fhirconv.mapping.participants.common import Context, build_observation
@@ -74,13 +74,19 @@ class Rejection:
     hint: str | None = None
 
 
+# Rejected rows kept (and printed) per run: enough to show every kind of problem, while a file of a million
+# bad rows costs neither a million objects nor a million lines. The rest are counted, per file and in total.
+MAX_LISTED_REJECTIONS = 100
+
+
 @dataclass(slots=True)
 class ParticipantSummary:
     """Every input row accounted for: rows read = converted + merged + rejected, per file."""
 
     files: dict[str, FileCount] = field(default_factory=dict)
     resources: Counter[str] = field(default_factory=Counter)
-    rejections: list[Rejection] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)  # the first MAX_LISTED_REJECTIONS
+    rejected_total: int = 0
     notes: Counter[str] = field(default_factory=Counter)  # e.g. DS rows whose category has no FHIR home
     warnings: list[str] = field(default_factory=list)  # about the run as a whole (e.g. what the study lacks)
     full_validations: int = 0
@@ -95,7 +101,9 @@ class ParticipantSummary:
 
     def reject(self, src: SourceRef, column: str | None, reason: str, hint: str | None = None) -> None:
         self.file(src.file).rejected += 1
-        self.rejections.append(Rejection(src.file, src.row, column, reason, hint))
+        self.rejected_total += 1
+        if len(self.rejections) < MAX_LISTED_REJECTIONS:
+            self.rejections.append(Rejection(src.file, src.row, column, reason, hint))
 
     def unbalanced(self) -> list[str]:
         """Files whose reader-side row count does not match what the mapping accounted for."""
@@ -118,6 +126,9 @@ class ParticipantSummary:
             col = f", column {r.column}" if r.column else ""
             hint = f" (hint: {r.hint})" if r.hint else ""
             out.append(f"rejected: {r.file} row {r.row}{col}: {r.reason}{hint}")
+        unlisted = self.rejected_total - len(self.rejections)
+        if unlisted:
+            out.append(f"rejected: {unlisted} more rows, not listed (each file's count is above)")
         return out
 
 
@@ -175,8 +186,8 @@ def convert_participants(
     def subject_problem(subject_id: str) -> InputError:
         own = rejected_subjects.get(subject_id)
         if own is not None:
-            return InputError(f"its subject {subject_id!r} was rejected ({own.file} row {own.row})", field="USUBJID")
-        return InputError(f"unknown subject {subject_id!r} (not in {participant_files})", field="USUBJID")
+            return InputError(f"its subject {cut(subject_id)} was rejected ({own.file} row {own.row})", field="USUBJID")
+        return InputError(f"unknown subject {cut(subject_id)} (not in {participant_files})", field="USUBJID")
 
     reader_rejections(data.rejected)
     early = len(data.rejected)
@@ -186,7 +197,7 @@ def convert_participants(
         first = subjects.get(p.subject_id)
         if first is not None:
             where = f"first at {first.source.file} row {first.source.row}"
-            fail(InputError(f"duplicate subject {p.subject_id!r} ({where})", field="USUBJID"), p.source)
+            fail(InputError(f"duplicate subject {cut(p.subject_id)} ({where})", field="USUBJID"), p.source)
             continue
         subjects[p.subject_id] = p
     by_subject: dict[str, list[Disposition]] = {}
@@ -211,7 +222,7 @@ def convert_participants(
             fail(exc, p.source)
             rejected_subjects[p.subject_id] = p.source
             for ds in dispositions:
-                reason = f"its subject {p.subject_id!r} was rejected ({p.source.file} row {p.source.row})"
+                reason = f"its subject {cut(p.subject_id)} was rejected ({p.source.file} row {p.source.row})"
                 summary.reject(ds.source, None, reason)
             continue
         for item in items:

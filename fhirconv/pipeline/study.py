@@ -239,7 +239,11 @@ def check_participant_summary(summary: Any) -> None:
     """Refuse the output when any row was rejected or a file's rows do not add up."""
     if summary.rejections:
         first = summary.rejections[0]
-        more = f" (and {len(summary.rejections) - 1} more rows, listed above)" if len(summary.rejections) > 1 else ""
+        others = max(summary.rejected_total, len(summary.rejections)) - 1
+        listed = len(summary.rejections) - 1
+        more = f" (and {others} more rows, listed above)" if others else ""
+        if others > listed:
+            more = f" (and {others:,} more rows; the first {listed} are listed above)"
         raise InputError(
             f"{first.reason}{more}; nothing was written",
             file=first.file,

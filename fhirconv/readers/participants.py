@@ -15,7 +15,7 @@ from itertools import chain, groupby, repeat
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from fhirconv.errors import FhirconvError, InputError, UsageError
+from fhirconv.errors import FhirconvError, InputError, UsageError, cut
 from fhirconv.mapping.conceptmaps import load as load_conceptmap
 from fhirconv.mapping.conceptmaps import translate
 from fhirconv.model.participants import (
@@ -81,9 +81,9 @@ def _to_float(value: Value, column: str, if_number: bool) -> float | None:
     except ValueError:
         if if_number:
             return None
-        raise _RowError(column, f"{column} value {value!r} is not a number") from None
+        raise _RowError(column, f"{column} value {cut(value)} is not a number") from None
     if not math.isfinite(number):
-        raise _RowError(column, f"{column} value {value!r} is not a finite number")
+        raise _RowError(column, f"{column} value {cut(value)} is not a finite number")
     return number
 
 
@@ -91,7 +91,7 @@ def _to_int(value: Value, column: str) -> int:
     number = _to_float(value, column, False)
     assert number is not None
     if not number.is_integer():
-        raise _RowError(column, f"{column} value {value!r} is not a whole number")
+        raise _RowError(column, f"{column} value {cut(value)} is not a whole number")
     return int(number)
 
 
@@ -99,13 +99,13 @@ def _to_bool(value: str, column: str) -> bool:
     flag = value.upper()
     if flag in ("Y", "N"):
         return flag == "Y"
-    raise _RowError(column, f"{column} value {value!r} is not Y or N")
+    raise _RowError(column, f"{column} value {cut(value)} is not Y or N")
 
 
 def _to_date(value: Value, column: str) -> str:
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise _RowError(
-            column, f"{column} value {value!r} is not an ISO 8601 date (YYYY, YYYY-MM, YYYY-MM-DD[Thh:mm[:ss]])"
+            column, f"{column} value {cut(value)} is not an ISO 8601 date (YYYY, YYYY-MM, YYYY-MM-DD[Thh:mm[:ss]])"
         )
     if len(value) >= 10:
         # The pattern allows day 31 in every month: the calendar decides (2020-02-30 does not exist).
@@ -113,7 +113,7 @@ def _to_date(value: Value, column: str) -> str:
             date.fromisoformat(value[:10])
         except ValueError:
             raise _RowError(
-                column, f"{column} value {value!r} is not a valid date (no day {value[8:10]} in {value[:7]})"
+                column, f"{column} value {cut(value)} is not a valid date (no day {value[8:10]} in {value[:7]})"
             ) from None
     return value
 
@@ -183,7 +183,7 @@ class _Column:
             except FhirconvError:
                 raise _RowError(
                     self.name,
-                    f"{self.name} value {text!r} is not a code ConceptMap {self.spec.translate} knows",
+                    f"{self.name} value {cut(text)} is not a code ConceptMap {self.spec.translate} knows",
                     _code_hint(self.spec.translate),
                 ) from None
 
@@ -454,9 +454,9 @@ class ParticipantData:
         """Why a row's subject is not among the participants: its own row was rejected, or it is unknown."""
         own = self._rejected_subjects.get(subject)
         if own is not None:
-            return f"its subject {subject!r} was rejected ({own.file} row {own.row})"
+            return f"its subject {cut(subject)} was rejected ({own.file} row {own.row})"
         files = ", ".join(s.label for s in self._by_record("participant")) or "the participant data"
-        return f"unknown subject {subject!r} (not in {files})"
+        return f"unknown subject {cut(subject)} (not in {files})"
 
     @property
     def layout(self) -> str:
@@ -581,7 +581,7 @@ class ParticipantData:
                                 duplicates.get(index, 0) if duplicates is not None else keys.seen(subject, key, row_no)
                             )
                             if first:
-                                shown = ", ".join(f"{table.key[j]}={key[j]!r}" for j in range(len(key)))
+                                shown = ", ".join(f"{table.key[j]}={cut(key[j])}" for j in range(len(key)))
                                 raise _RowError(table.key[-1], f"duplicate key {shown} (first at row {first})")
                         if check_subject and fields_["subject_id"] not in subjects:
                             raise _RowError(subject_column, self._subject_problem(fields_["subject_id"]))

@@ -10,7 +10,7 @@ from itertools import islice
 from pathlib import Path
 from types import TracebackType
 
-from fhirconv.errors import InputError
+from fhirconv.errors import InputError, cut
 from fhirconv.readers.compressed import open_binary
 from fhirconv.readers.xpt import Value, XptReader
 
@@ -99,7 +99,7 @@ class Table:
         for col in self.columns:
             if col in seen:
                 self.close()
-                raise InputError(f"column {col!r} appears twice in the header", file=self.name, field=col)
+                raise InputError(f"column {cut(col)} appears twice in the header", file=self.name, field=col)
             seen.add(col)
 
     def _error(self, message: str, row: int) -> InputError:
@@ -148,7 +148,7 @@ class Table:
         wanted = self.columns if columns is None else columns
         missing = [c for c in wanted if c not in self.columns]
         if missing:
-            raise InputError(f"no column {missing[0]!r}", file=self.name, field=missing[0])
+            raise InputError(f"no column {cut(missing[0])}", file=self.name, field=missing[0])
         return wanted
 
     def chunks(self, columns: list[str] | None = None) -> Iterator[tuple[Sequence[int], list[list[Value]]]]:

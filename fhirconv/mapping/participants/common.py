@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fhirconv.errors import InputError, UnmappedCodeError
+from fhirconv.errors import InputError, UnmappedCodeError, cut
 from fhirconv.mapping import keys
 from fhirconv.model.participants import (
     NON_ARMS,
@@ -80,7 +80,7 @@ def translate(
     entry = code_table(map_id).get(code)
     if entry is None:
         raise UnmappedCodeError(
-            f"{column} value {code!r} is not in ConceptMap {map_id}",
+            f"{column} value {cut(code)} is not in ConceptMap {map_id}",
             file=src.file,
             record=f"row {src.row}",
             field=column,
@@ -174,7 +174,7 @@ class Context:
         if found is None:
             known = ", ".join(sorted(self.arm_labels.values())) or "none"
             raise InputError(
-                f"arm {label!r} is not an arm of study {self.study.nct_id} (arms: {known})",
+                f"arm {cut(label)} is not an arm of study {self.study.nct_id} (arms: {known})",
                 file=src.file,
                 record=f"row {src.row}",
                 field=column,
@@ -193,7 +193,7 @@ def fhir_date(value: str | None, src: SourceRef, column: str) -> str | None:
         return None
     m = SDTM_DTC_RE.fullmatch(value.strip())
     if m is None:
-        raise InputError(f"{column} {value!r} is not an ISO 8601 date", field=column, **where(src))
+        raise InputError(f"{column} {cut(value)} is not an ISO 8601 date", field=column, **where(src))
     return m.group("date")
 
 
@@ -223,7 +223,7 @@ _DATETIMES: dict[str | None, dict[str, str]] = {}  # by zone, then by --DTC valu
 def _fhir_datetime(value: str, src: SourceRef, column: str, tz: str | None) -> str:
     m = SDTM_DTC_RE.fullmatch(value.strip())
     if m is None:
-        raise InputError(f"{column} {value!r} is not an ISO 8601 date/time", field=column, **where(src))
+        raise InputError(f"{column} {cut(value)} is not an ISO 8601 date/time", field=column, **where(src))
     if m.group("hh") is None:
         return m.group("date")
     zone = m.group("tz") or tz
@@ -435,7 +435,7 @@ def _plan(m: Measurement, kind: str, value: Any, unit: str | None, ucol: str, ct
             coding = translate("sdtm-unit-ucum", unit, src, ucol)
         else:
             coding = None
-            notes.append(f"{ucol} {unit!r}: not in sdtm-unit-ucum, kept as unit text without a UCUM code")
+            notes.append(f"{ucol} {cut(unit)}: not in sdtm-unit-ucum, kept as unit text without a UCUM code")
         unit_part = {"unit": unit, "system": UCUM, "code": coding["code"]} if coding else {"unit": unit}
     concept = None
     if kind == "concept":
