@@ -67,3 +67,35 @@ def test_nothing_converted_writes_nothing(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["convert", str(bad), "-o", str(target)])
     assert result.exit_code != 0
     assert not target.exists()
+
+
+@pytest.mark.parametrize("form", ["stdout", "file", "dir", "ndjson"])
+def test_jobs_give_the_same_bytes_as_one_job(tmp_path: Path, form: str) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    paths = distinct_copies(source)
+    (source / "bad.json").write_text("{}", encoding="utf-8")  # a failure among them, reported in order
+    (source / "again.json").write_text(Path(paths[0]).read_text(encoding="utf-8"), encoding="utf-8")
+    outputs = []
+    for jobs in ("1", "2", "3"):
+        target = tmp_path / f"out{jobs}"
+        args = ["convert", str(source), "--jobs", jobs]
+        if form == "file":
+            args += ["-o", f"{target}.json"]
+        elif form == "dir":
+            args += ["-o", f"{target}/"]
+        elif form == "ndjson":
+            args += ["--format", "ndjson", "-o", f"{target}.ndjson"]
+        result = CliRunner().invoke(main, [*args])
+        assert result.exit_code == 1  # bad.json
+        if form == "stdout":
+            text = result.stdout
+        elif form == "dir":
+            text = "".join(f"{p.name}\n{p.read_text()}" for p in sorted(target.iterdir()))
+        else:
+            text = next(tmp_path.glob(f"out{jobs}.*")).read_text(encoding="utf-8")
+        outputs.append((text, result.stderr))
+    assert "records read: 8, converted: 6, duplicates skipped: 1, failed: 1" in outputs[0][1]
+    assert outputs[0][0]
+    assert outputs[1] == outputs[0]
+    assert outputs[2] == outputs[0]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import orjson
 
 from fhirconv.cli.params import FHIR_VERSION
 from fhirconv.cli.push import pop_push_options, pop_server_config, push_options, server_options
@@ -19,6 +20,7 @@ from fhirconv.gc_tuning import fewer_collections
 from fhirconv.output.bundle import BundleKind, Keyed, bundle_text, dumps
 from fhirconv.output.files import study_path, write_lines, write_text
 from fhirconv.output.ndjson import ndjson_lines
+from fhirconv.pipeline.jobs import Task, check_output, default_jobs, render_sources
 from fhirconv.pipeline.study import (
     Converted,
     Duplicate,
@@ -121,6 +123,14 @@ def _is_dir_target(output: str | None) -> bool:
 )
 @click.option("-q", "--quiet", is_flag=True, help="Do not print the summary line to stderr.")
 @click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Worker processes for registry records (default: all cores). The output is the same bytes for any N.",
+)
+@click.option(
     "--push",
     "do_push",
     is_flag=True,
@@ -141,6 +151,7 @@ def convert(
     strict: bool,
     allow_invalid: bool,
     quiet: bool,
+    jobs: int | None,
     do_push: bool,
     ctgov: CtgovSettings,
     **server_and_push: Any,
@@ -179,8 +190,8 @@ def convert(
             spec=spec, tz=tz, strict=strict, allow_invalid=allow_invalid, quiet=quiet, sink=pushing,
         )
     else:
-        _convert_records(sources, fhir_version, bundle_kind, out_format, output,
-                         allow_invalid=allow_invalid, quiet=quiet, sink=pushing, ctgov=ctgov)
+        _convert_records(sources, fhir_version, bundle_kind, out_format, output, allow_invalid=allow_invalid,
+                         quiet=quiet, sink=pushing, ctgov=ctgov, jobs=jobs or default_jobs())
     if pushing:
         from dataclasses import replace
 
@@ -204,6 +215,7 @@ def _convert_records(
     quiet: bool,
     sink: list[tuple[str, dict[str, Any]]] | None,
     ctgov: CtgovSettings,
+    jobs: int,
 ) -> None:
     summary = Summary()
     # An NCT ID that cannot be fetched is a failed record like a bad file: the other sources still convert.
@@ -217,48 +229,53 @@ def _convert_records(
             click.echo(f"hint: {exc.hint}", err=True)
     per_study = _is_dir_target(output)
     merger = Merger()
+    seen: dict[str, str] = {}  # NCT ID -> where it was first read: a duplicate check needs the ID only
     pushed: list[dict[str, Any]] = []  # with --push, the combined bundle's entries are kept to be sent
+    template = Task((), version, bundle_kind, out_format, per_study, allow_invalid)
 
-    def refuse(result: Converted, exc: FhirconvError) -> None:  # this study's output; the others still convert
-        summary.converted -= 1
-        summary.failures.append(Failed(result.record.source, result.key, exc))
-        click.echo(f"error: {exc}", err=True)
-
-    def combined() -> Iterator[Any]:
-        """One study at a time: the entries (or NDJSON lines) of the combined output. Nothing but the
-        shared resources' fullUrls is kept from one study to the next, so memory stays flat."""
-        for result in convert_records(sources, version, summary):
-            if isinstance(result, Duplicate):
-                click.echo(f"warning: {result.describe()}", err=True)
-            elif isinstance(result, Failed):
+    def combined() -> Iterator[str]:
+        """One study at a time, in input order: the entries (or NDJSON lines) of the combined output.
+        Nothing but the IDs and the shared resources' fullUrls is kept between studies: memory stays flat."""
+        for result in render_sources(sources, template, jobs):
+            summary.read += 1
+            if isinstance(result, Failed):
+                summary.failures.append(result)
                 click.echo(f"error: {result.describe()}", err=True)
                 if result.error.hint:
                     click.echo(f"hint: {result.error.hint}", err=True)
-            elif per_study:
+                continue
+            first = seen.setdefault(result.nct_id, result.where)
+            if first != result.where:
+                duplicate = Duplicate(result.nct_id, first, result.where)
+                summary.duplicates.append(duplicate)
+                click.echo(f"warning: {duplicate.describe()}", err=True)
+                continue
+            if result.warning:
+                click.echo(f"warning: {result.warning}", err=True)
+            if result.refused is not None:  # this study's output; the others still convert
+                summary.failures.append(Failed(result.source, result.label, result.refused))
+                click.echo(f"error: {result.refused}", err=True)
+                continue
+            summary.converted += 1
+            if per_study:
                 assert output is not None
+                suffix = "ndjson" if out_format == "ndjson" else "json"
                 try:
-                    _write_study(Path(output), result, version, bundle_kind, out_format,
-                                 allow_invalid=allow_invalid, sink=sink)
-                except FhirconvError as exc:
-                    refuse(result, exc)
-            else:
-                # The study's own resources pass every offline layer (its references resolve among them);
-                # what another study already gave is then left out of the combined output.
-                own = to_bundle(result.items, version, "collection" if out_format == "ndjson" else bundle_kind)
-                try:
-                    _validate(own, version, allow_invalid=allow_invalid, label=result.record.source)
-                except FhirconvError as exc:
-                    refuse(result, exc)
+                    write_text(study_path(output, result.nct_id, f".{version.value}.{suffix}"), result.texts[0])
+                except FhirconvError as exc:  # this study's file cannot be written; the others still are
+                    summary.converted -= 1
+                    summary.failures.append(Failed(result.source, result.label, exc))
+                    click.echo(f"error: {exc}", err=True)
                     continue
-                keep = merger.fresh(result.items)
-                if out_format == "ndjson":
-                    lines = ndjson_lines(result.items, version)
-                    yield from (line for line, kept in zip(lines, keep, strict=True) if kept)
-                    continue
-                entries = [e for e, kept in zip(own["entry"], keep, strict=True) if kept]
                 if sink is not None:
-                    pushed.extend(entries)
-                yield from entries
+                    sink.append((result.source, orjson.loads(result.texts[0])))
+                continue
+            # What another study already gave (a shared sponsor) is left out of the combined output.
+            for text, kept in zip(result.texts, merger.fresh(result.keys), strict=True):
+                if kept:
+                    if sink is not None:
+                        pushed.append(orjson.loads(text))
+                    yield text
 
     with fewer_collections():
         pieces = combined()
@@ -369,31 +386,9 @@ def _render(
 
 
 def _validate(bundle: dict[str, Any], version: FhirVersion, *, allow_invalid: bool, label: str | None) -> None:
-    from fhirconv.validation import ensure_valid, text_report, validate_content
-
-    if not allow_invalid:
-        ensure_valid(bundle, version, file=label)
-        return
-    errors = [f for f in validate_content(bundle, version) if f.is_error]
-    if errors:
-        click.echo(f"warning: writing invalid output (--allow-invalid):\n{text_report(errors).rstrip()}", err=True)
-
-
-def _write_study(
-    folder: Path,
-    result: Converted,
-    version: FhirVersion,
-    kind: BundleKind,
-    out_format: str,
-    *,
-    allow_invalid: bool,
-    sink: list[tuple[str, dict[str, Any]]] | None,
-) -> None:
-    suffix = "ndjson" if out_format == "ndjson" else "json"
-    text = _render(
-        result.items, version, kind, out_format, allow_invalid=allow_invalid, label=result.record.source, sink=sink
-    )
-    write_text(study_path(folder, result.key, f".{version.value}.{suffix}"), text)
+    warning = check_output(bundle, version, allow_invalid=allow_invalid, label=label)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
 
 
 COMMANDS: list[click.Command] = [convert]

@@ -148,15 +148,19 @@ def _json_spells_same(data: bytes) -> bool:
     return not any(pattern.search(data) for pattern in _SPELT_OTHERWISE)
 
 
-def bundle_text(kind: BundleKind, entries: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """The text dumps() gives for a Bundle of these entries, in pieces, one entry at a time: a combined
-    bundle of any number of studies is written without holding it. A raw line break never occurs inside a
-    JSON string, so indenting an entry's own text line by line gives the bundle's layout."""
+def entry_text(entry: dict[str, Any]) -> str:
+    """One entry's text as it sits in the bundle dumps() writes (indented to its level, no comma). A raw line
+    break never occurs inside a JSON string, so indenting the entry's own text line by line gives it."""
+    return "    " + dumps(entry)[:-1].replace("\n", "\n    ")
+
+
+def bundle_text(kind: BundleKind, entries: Iterable[str]) -> Iterator[str]:
+    """The text dumps() gives for a Bundle of these entries (each from entry_text), in pieces: a combined
+    bundle of any number of studies is written without holding it."""
     yield f'{{\n  "resourceType": "Bundle",\n  "type": {orjson.dumps(kind).decode()},\n  "entry": ['
     empty = True
-    for entry in entries:
-        text = dumps(entry)
-        yield ("\n    " if empty else ",\n    ") + text[:-1].replace("\n", "\n    ")
+    for text in entries:
+        yield ("\n" if empty else ",\n") + text
         empty = False
     yield "]\n}\n" if empty else "\n  ]\n}\n"
 

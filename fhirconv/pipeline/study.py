@@ -139,15 +139,13 @@ class Merger:
 
     def __init__(self) -> None:
         self._shared: set[str] = set()
-        self._first = True
 
-    def fresh(self, items: list[Keyed]) -> list[bool]:
-        """Per item: whether it goes into the output (False for a shared resource given before). Within
-        one study every item is kept: its own mapping never repeats a key."""
+    def fresh(self, keys: Iterable[tuple[str, str]]) -> list[bool]:
+        """Per (resource type, fullUrl) of a study's resources: whether it goes into the output (False for a
+        shared resource given before). Within one study every item is kept: its mapping never repeats a key."""
         keep = []
-        for item in items:
-            if item.resource_type in SHARED_TYPES:
-                url = item.full_url
+        for rtype, url in keys:
+            if rtype in SHARED_TYPES:
                 if url in self._shared:
                     keep.append(False)
                     continue
@@ -162,7 +160,8 @@ def merge(groups: Iterable[list[Keyed]]) -> list[Keyed]:
     merger = Merger()
     merged: list[Keyed] = []
     for items in groups:
-        merged += [item for item, keep in zip(items, merger.fresh(items), strict=True) if keep]
+        keys = [(item.resource_type, item.full_url) for item in items]
+        merged += [item for item, keep in zip(items, merger.fresh(keys), strict=True) if keep]
     return merged
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from fhirconv.errors import FhirconvError, InputError, UsageError
 from fhirconv.model.study import Study, StudyRecord
-from fhirconv.readers import jsonload
+from fhirconv.readers import bulk, jsonload
 from fhirconv.readers.failure import ReadFailure
 
 __all__ = ["EXTENSIONS", "ReadFailure", "read_bytes", "read_sources", "read_study"]
@@ -59,6 +59,9 @@ def read_sources(sources: Iterable[str]) -> Iterator[Item]:
 
 def _read_file(path: Path) -> Iterator[Item]:
     source = str(path)
+    if bulk.is_bulk(source):  # a registry bulk download: its members, one at a time
+        yield from bulk.read_members(source)
+        return
     try:
         data = path.read_bytes()
     except FileNotFoundError:
