@@ -243,3 +243,18 @@ def test_stdin_json_and_ndjson() -> None:
     lines = "\n".join(json.dumps(e["resource"]) for e in json.loads(bundle)["entry"][:3]) + "\n"
     result = CliRunner().invoke(main, ["validate", "-"], input=lines)
     assert "3 resource(s)" in result.stdout
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_jobs_give_the_same_report_as_one_job(version: str) -> None:
+    folder = str(CORPUS / "defects" / version)
+    reports = []
+    for jobs in ("1", "2"):
+        for fmt in ("text", "json"):
+            result = CliRunner().invoke(main, ["validate", folder, "--fhir-version", version, "--jobs", jobs,
+                                               "--format", fmt])
+            assert result.exit_code == 1  # the defect corpus: every file has a defect
+            reports.append(result.output)
+    assert reports[0] == reports[2]
+    assert reports[1] == reports[3]
+    assert "error" in reports[0]

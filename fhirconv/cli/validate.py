@@ -47,6 +47,14 @@ __all__ = ["COMMANDS", "ensure_valid", "offline_findings", "validate"]
 @click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA certificates for --server's TLS.")
 @click.option("--insecure", is_flag=True, help="Do not verify --server's TLS certificate (says so).")
 @click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Worker processes (default: all cores); the report is the same for any N.",
+)
+@click.option(
     "--show-skipped",
     is_flag=True,
     help="List what the offline layers cannot check (value sets, invariants) and why, then exit.",
@@ -60,6 +68,7 @@ def validate(
     basic_user: str | None,
     ca_bundle: str | None,
     insecure: bool,
+    jobs: int | None,
     show_skipped: bool,
 ) -> None:
     """Validate FHIR JSON: a Bundle, a resource, NDJSON, or directories of them.
@@ -93,7 +102,9 @@ def validate(
             return server_findings(content, server_client)
 
     try:
-        result = validate_paths(paths, version, extra=extra)
+        from fhirconv.pipeline.jobs import default_jobs
+
+        result = validate_paths(paths, version, extra=extra, jobs=jobs or default_jobs())
     finally:
         if client is not None:
             client.close()
