@@ -46,3 +46,22 @@ def test_the_example_with_participants_passes_hapi_validate(
     add(tally, server, json.loads(out.read_text()), "example")
     assert tally.resources == 1027
     assert dict(tally.errors) == {}
+
+
+def test_the_pilot_with_exposure_medications_history_passes_hapi_validate(
+    any_server: tuple[FhirVersion, str], tmp_path: Path
+) -> None:
+    """EX → MedicationAdministration, CM → MedicationStatement, MH → Condition, with the pilot's DM, LB, VS,
+    AE subsets and TS/TA around them (tests/data/participants/pilot)."""
+    version, server = any_server
+    out = tmp_path / "pilot.json"
+    pilot = ROOT / "tests" / "data" / "participants" / "pilot"
+    result = CliRunner().invoke(main, ["convert", "--participants", str(pilot), "--fhir-version", version.value,
+                                       "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    bundle = json.loads(out.read_text())
+    kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
+    assert kinds >= {"MedicationAdministration", "MedicationStatement", "Condition"}
+    tally = Tally()
+    add(tally, server, bundle, "pilot")
+    assert dict(tally.errors) == {}

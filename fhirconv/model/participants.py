@@ -118,6 +118,68 @@ class AdverseEventRecord:
 
 
 @dataclass(slots=True)
+class Exposure:
+    """EX row: a study treatment as given (protocol-specified dose, route, period)."""
+
+    subject_id: str
+    source: SourceRef
+    treatment: str  # EXTRT
+    seq: int | None = None
+    dose: float | None = None  # EXDOSE
+    dose_text: str | None = None  # EXDOSTXT (a dose range or a non-numeric dose)
+    dose_unit: str | None = None  # EXDOSU
+    dose_form: str | None = None  # EXDOSFRM
+    frequency: str | None = None  # EXDOSFRQ
+    route: str | None = None  # EXROUTE
+    start: str | None = None  # EXSTDTC
+    end: str | None = None  # EXENDTC
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ConcomitantMedication:
+    """CM row: a medication the subject took besides the study treatment."""
+
+    subject_id: str
+    source: SourceRef
+    term: str  # CMTRT (verbatim)
+    seq: int | None = None
+    decoded_term: str | None = None  # CMDECOD (WHO Drug preferred name)
+    drug_code: str | None = None  # CMDECDCD / sponsor WHO Drug code where given
+    atc_code: str | None = None  # CMCLASCD (ATC class code)
+    drug_class: str | None = None  # CMCLAS
+    indication: str | None = None  # CMINDC
+    dose: float | None = None  # CMDOSE
+    dose_unit: str | None = None  # CMDOSU
+    frequency: str | None = None  # CMDOSFRQ
+    route: str | None = None  # CMROUTE
+    start: str | None = None  # CMSTDTC
+    end: str | None = None  # CMENDTC
+    ongoing: str | None = None  # CMENRF / CMENRTPT (e.g. ONGOING, AFTER)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class MedicalHistory:
+    """MH row: a condition the subject had before the study."""
+
+    subject_id: str
+    source: SourceRef
+    term: str  # MHTERM (verbatim)
+    seq: int | None = None
+    decoded_term: str | None = None  # MHDECOD (MedDRA preferred term)
+    pt_code: str | None = None  # MHPTCD
+    llt: str | None = None  # MHLLT
+    llt_code: str | None = None  # MHLLTCD
+    category: str | None = None  # MHCAT
+    body_system: str | None = None  # MHBODSYS
+    start: str | None = None  # MHSTDTC
+    end: str | None = None  # MHENDTC
+    ongoing: str | None = None  # MHENRF / MHENRTPT (ONGOING, DURING/AFTER, ...)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class TrialDesign:
     """What the trial-design domains (TS, TA, TE) say of the study, when no registry record is given."""
 

@@ -12,8 +12,6 @@ from typing import Any, Literal, Protocol, TextIO
 import orjson
 
 from fhirconv.errors import FhirconvError, InputError, cut
-from fhirconv.mapping.participants import r4 as map_r4
-from fhirconv.mapping.participants import r5 as map_r5
 from fhirconv.mapping.participants.common import Context, build_observation
 from fhirconv.model.participants import (
     AdverseEventRecord,
@@ -27,6 +25,7 @@ from fhirconv.model.participants import (
 from fhirconv.model.study import Study
 from fhirconv.output.bundle import NO_IDENTIFIER_SEARCH, Keyed, client_id
 from fhirconv.output.files import atomic_writer
+from fhirconv.pipeline.domains import EVENT_DOMAINS, subject_mappers
 from fhirconv.validation.fast import FastValidator, full_validate
 from fhirconv.versions import FhirVersion
 
@@ -132,10 +131,6 @@ class ParticipantSummary:
         return out
 
 
-def _mappers(version: FhirVersion) -> Any:
-    return map_r4 if version is FhirVersion.R4 else map_r5
-
-
 def convert_participants(
     data: ParticipantSource,
     study: Study,
@@ -153,7 +148,8 @@ def convert_participants(
     before refusing to write anything."""
     summary = summary if summary is not None else ParticipantSummary()
     ctx = Context.for_study(study, tz=tz, strict=strict)
-    mappers = _mappers(version)
+    mappers = subject_mappers(version)
+    domains = [(d, d.mapper(version)) for d in EVENT_DOMAINS]  # an unknown version fails here, at once
     validator = FastValidator(version)
 
     # The mapping names SDTM variables (ARM, LBSTRESU, ...); a reader that knows the file's own column
@@ -279,21 +275,25 @@ def convert_participants(
         if observations:
             summary.resources["Observation"] += observations
 
-    for ae in data.adverse_events:
-        if isinstance(ae, RowRejected):
-            fail(InputError(ae.reason, field=ae.column), ae.source)
-            continue
-        try:
-            if ae.subject_id not in subjects:
-                raise subject_problem(ae.subject_id)
-            out = mappers.map_adverse_event(ae, ctx)
-            validator.validate_generic(out)
-            summary.resources[out.resource_type] += 1
-        except FhirconvError as exc:
-            fail(exc, ae.source)
-            continue
-        summary.file(ae.source.file).converted += 1
-        yield out
+    # Every registered domain that streams: AE, EX, CM, MH. A reader without `events` (a plain
+    # ParticipantSource) has adverse events only.
+    events: Mapping[str, Iterable[Any]] = getattr(data, "events", None) or {"adverse_event": data.adverse_events}
+    for domain, map_one in domains:
+        for record in events.get(domain.record, ()):
+            if isinstance(record, RowRejected):
+                fail(InputError(record.reason, field=record.column), record.source)
+                continue
+            try:
+                if record.subject_id not in subjects:
+                    raise subject_problem(record.subject_id)
+                out = map_one(record, ctx)
+                validator.validate_generic(out)
+                summary.resources[out.resource_type] += 1
+            except FhirconvError as exc:
+                fail(exc, record.source)
+                continue
+            summary.file(record.source.file).converted += 1
+            yield out
 
     # Rows a reader rejects while its streams run: SUPP-- qualifiers (loaded when the parent domain
     # starts streaming; orphans are known once it ends).

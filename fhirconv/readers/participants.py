@@ -20,8 +20,11 @@ from fhirconv.mapping.conceptmaps import load as load_conceptmap
 from fhirconv.mapping.conceptmaps import translate
 from fhirconv.model.participants import (
     AdverseEventRecord,
+    ConcomitantMedication,
     Disposition,
+    Exposure,
     Measurement,
+    MedicalHistory,
     Participant,
     RowRejected,
     SourceRef,
@@ -44,7 +47,13 @@ _RECORD_CLASSES: dict[str, type] = {
     "disposition": Disposition,
     "measurement": Measurement,
     "adverse_event": AdverseEventRecord,
+    "exposure": Exposure,
+    "medication": ConcomitantMedication,
+    "medical_history": MedicalHistory,
 }
+# Record kinds that stream from the files like adverse events, each mapped to a resource of its own
+# (fhirconv.pipeline.participants.EVENT_KINDS says which).
+EVENT_RECORDS = ("adverse_event", "exposure", "medication", "medical_history")
 # SUPP-- qualifiers that have a record field of their own; the others land in `extra` by QNAM.
 _SUPP_FIELDS = {"AETRTEM": "treatment_emergent"}
 # Separators a CSV header may have been saved with instead of commas (spreadsheets in many locales).
@@ -423,6 +432,7 @@ class ParticipantData:
     ignored_files: list[str] = field(default_factory=list)  # tables in the input that the spec does not read
     measurements: Iterable[Measurement | RowRejected] = ()
     adverse_events: Iterable[AdverseEventRecord | RowRejected] = ()
+    events: dict[str, Iterable[Any]] = field(default_factory=dict)  # by record kind (EVENT_RECORDS)
     _sources: dict[str, list[_Source]] = field(default_factory=dict)
     _subjects: set[str] = field(default_factory=set)
     # Subjects whose own participant row was rejected: where that row is, so their other rows say so.
@@ -829,7 +839,8 @@ class ParticipantData:
                 (self.rejected if isinstance(item, RowRejected) else self.dispositions).append(item)
         self._load_design()
         self.measurements = _Stream(self, self._by_record("measurement"))
-        self.adverse_events = _Stream(self, self._by_record("adverse_event"))
+        self.events = {kind: _Stream(self, self._by_record(kind)) for kind in EVENT_RECORDS}
+        self.adverse_events = self.events["adverse_event"]
 
     def _by_record(self, record: str) -> list[_Source]:
         return [s for t in self.spec.of_record(record) for s in self._sources.get(t.name, [])]

@@ -16,7 +16,15 @@ import yaml
 from fhirconv.errors import MappingDataError
 from fhirconv.mapping.conceptmaps import load as load_conceptmap
 from fhirconv.mapping.conceptmaps import mapping_root
-from fhirconv.model.participants import AdverseEventRecord, Disposition, Measurement, Participant
+from fhirconv.model.participants import (
+    AdverseEventRecord,
+    ConcomitantMedication,
+    Disposition,
+    Exposure,
+    Measurement,
+    MedicalHistory,
+    Participant,
+)
 
 __all__ = [
     "BUILTIN_SPECS",
@@ -66,6 +74,9 @@ RECORD_FIELDS: dict[str, dict[str, FieldType]] = {
     "disposition": _registry(Disposition),
     "measurement": _registry(Measurement),
     "adverse_event": _registry(AdverseEventRecord),
+    "exposure": _registry(Exposure),
+    "medication": _registry(ConcomitantMedication),
+    "medical_history": _registry(MedicalHistory),
     "supplemental": {
         "subject_id": "str",
         "domain": "str",
@@ -84,6 +95,9 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "disposition": ("subject_id", "term"),
     "measurement": ("subject_id", "domain", "test_code"),
     "adverse_event": ("subject_id", "term"),
+    "exposure": ("subject_id", "treatment"),
+    "medication": ("subject_id", "term"),
+    "medical_history": ("subject_id", "term"),
     "supplemental": ("subject_id", "name"),
     "trial_summary": ("parameter",),
     "trial_arm": ("arm",),
