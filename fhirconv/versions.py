@@ -38,3 +38,33 @@ def model_class(version: FhirVersion, resource_type: str) -> Any:
     """The fhir.resources model class for `resource_type` in `version`."""
     module = importlib.import_module(f"{_PACKAGES[version]}.{resource_type.lower()}")
     return getattr(module, resource_type)
+
+
+def detect_version(resources: Any) -> FhirVersion | None:
+    """The FHIR version these resources validate as (one resource per type is checked), or None if they fit
+    both or neither. Content does not say its version, and R4 and R5 share most element names; push and
+    validate both decide with this, so the same file is never read as R4 by one and R5 by the other."""
+    from pydantic import ValidationError
+
+    samples: dict[str, dict[str, Any]] = {}
+    for resource in resources:
+        if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+            samples.setdefault(resource["resourceType"], resource)
+    if not samples:
+        return None
+    matching = []
+    for version in FhirVersion:
+        try:
+            for rtype, resource in samples.items():
+                model_class(version, rtype).model_validate(resource)
+        except (ValidationError, ModuleNotFoundError, AttributeError, ValueError):
+            continue
+        matching.append(version)
+    return matching[0] if len(matching) == 1 else None
+
+
+def resources_of(content: Any) -> list[Any]:
+    """A Bundle's entry resources (the Bundle itself left out: it is the same in both versions), or [content]."""
+    if isinstance(content, dict) and content.get("resourceType") == "Bundle" and isinstance(content.get("entry"), list):
+        return [e["resource"] for e in content["entry"] if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    return [content]

@@ -88,6 +88,8 @@ class CtgovServer:
         scripted = self._next_scripted(path)
         if scripted is not None:
             return scripted
+        if path == PREFIX + "/version":  # as the real API answers it
+            return _json({"apiVersion": "2.0.5", "dataTimestamp": "2026-01-01T00:00:00"})
         if path == PREFIX + "/studies":
             return self._search(dict(params))
         if path.startswith(PREFIX + "/studies/"):

@@ -101,8 +101,12 @@ def test_fetch_query_max_and_ndjson_file(ctgov: CtgovServer, cache: Path, tmp_pa
 def test_progress_bar_on_request(ctgov: CtgovServer, cache: Path, tmp_path: Path) -> None:
     result = run(ctgov, cache, "fetch", "--query", "query.cond=brain", "--progress", "-o", str(tmp_path))
     assert result.exit_code == 0, result.output
-    # click draws the moving bar only on a terminal; elsewhere --progress prints its label once.
-    assert result.stderr.count("fetching studies") == 1
+    # Off a terminal --progress prints a line every few seconds and a last one: count, rate, time.
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("fetching studies")]
+    assert line.startswith("fetching studies: 2/2 studies (100%), "), line  # the 2 brain studies
+    assert line.endswith(" s")
+    silent = run(ctgov, cache, "fetch", "--query", "query.cond=brain", "--progress", "-q", "-o", str(tmp_path))
+    assert silent.stderr == ""
     quiet = run(ctgov, cache, "fetch", "--query", "query.cond=brain", "-o", str(tmp_path))
     assert "fetching studies" not in quiet.stderr  # not a terminal, no --progress: no bar
 

@@ -88,6 +88,17 @@ def test_unknown_id_is_not_found(settings: CtgovSettings) -> None:
     assert not (settings.cache_root() / "NCT99999999.json").exists()
 
 
+def test_fetch_on_a_wrong_base_url_is_a_wrong_server_not_an_unknown_id(ctgov: CtgovServer, tmp_path: Path) -> None:
+    # The loopback server without /api/v2: every study path answers 404, as any web site would.
+    settings = CtgovSettings(base_url=ctgov.url.removesuffix("/api/v2"), cache_dir=tmp_path, interval=0)
+    with pytest.raises(CtgovBadAnswer, match=r"is not the ClinicalTrials\.gov API") as info:
+        fetch_study(STUDY, settings=settings)
+    assert info.value.exit_code == ExitCode.UNREACHABLE
+    assert info.value.record == STUDY
+    assert "--ctgov-url" in (info.value.hint or "")
+    assert ctgov.requests[-1] == "/version"  # asked once whether this is the API
+
+
 def test_429_with_retry_after_then_success(settings: CtgovSettings, ctgov: CtgovServer, sleeps: list[float]) -> None:
     ctgov.script(f"/studies/{STUDY}", Reply(429, b"Too Many Requests", {"Retry-After": "7"}))
     path = fetch_study(STUDY, settings=settings)

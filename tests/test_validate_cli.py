@@ -31,18 +31,25 @@ def run(*args: str) -> Any:
 def test_valid_bundle_exits_0() -> None:
     result = run(str(CLEAN_R4))
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("valid: 1 file(s), 11 resource(s) checked: 0 error(s)")
+    assert result.stdout.startswith("valid: 1 file(s), 11 resource(s) checked: 0 error(s)")
 
 
-def test_r5_bundle_needs_the_r5_flag() -> None:
+def test_the_version_is_detected_from_the_content_as_push_does() -> None:
+    for path, version in ((CLEAN_R5, "R5"), (CLEAN_R4, "R4")):
+        result = run(str(path))
+        assert result.exit_code == 0, result.output
+        assert f"checked as FHIR {version} (detected from the content" in result.stderr
     assert run("--fhir-version", "R5", str(CLEAN_R5)).exit_code == 0
-    assert run(str(CLEAN_R5)).exit_code == 1
+    # Forcing the other version still checks as told: R5 content read as R4 is invalid.
+    forced = run("--fhir-version", "R4", str(CLEAN_R5))
+    assert forced.exit_code == 1
+    assert "checked as" not in forced.stderr
 
 
 def test_invalid_bundle_exits_1_and_names_file_resource_path_layer() -> None:
     result = run(str(BAD_R4))
     assert result.exit_code == 1
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()
     assert lines[0] == str(BAD_R4)
     assert lines[1].startswith("  Observation (entry 8, urn:uuid:")
     assert lines[2].startswith("    error [terminology+schema] Observation.status: code 'done' is not in")
@@ -52,7 +59,7 @@ def test_invalid_bundle_exits_1_and_names_file_resource_path_layer() -> None:
 def test_json_format_is_an_operation_outcome_with_expressions() -> None:
     result = run("--format", "json", str(BAD_R4))
     assert result.exit_code == 1
-    outcome = json.loads(result.output)
+    outcome = json.loads(result.stdout)
     assert schema_findings(outcome, FhirVersion.R4) == []
     assert schema_findings(outcome, FhirVersion.R5) == []
     [issue] = outcome["issue"]
@@ -65,7 +72,7 @@ def test_json_format_is_an_operation_outcome_with_expressions() -> None:
 def test_json_format_of_valid_content_has_one_informational_issue() -> None:
     result = run("--format", "json", str(CLEAN_R4))
     assert result.exit_code == 0
-    assert json.loads(result.output)["issue"] == [
+    assert json.loads(result.stdout)["issue"] == [
         {"severity": "information", "code": "informational", "details": {"text": "no problems found"}}
     ]
 
@@ -182,7 +189,7 @@ def test_server_outcome_is_merged_into_the_report(fake_server: str) -> None:
     result = run("--server", fake_server, "--format", "json", str(CLEAN_R4))
     assert result.exit_code == 1
     assert _FakeServer.seen == ["/fhir/Bundle/$validate Bundle"]
-    [issue] = json.loads(result.output)["issue"]
+    [issue] = json.loads(result.stdout)["issue"]
     assert issue["expression"] == ["Bundle.entry[6].resource.birthDate"]
     assert issue["details"]["text"] == "Patient.birthDate: server says no"
     assert "layer=server" in issue["diagnostics"]

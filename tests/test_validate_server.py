@@ -33,7 +33,7 @@ def test_server_issues_merge_with_ours_at_the_same_element(fhir_server: str, tmp
     path.write_text(json.dumps(patient), encoding="utf-8")
     result = CliRunner().invoke(main, ["validate", "--server", fhir_server, "--format", "json", str(path)])
     assert result.exit_code == 1
-    [issue] = [i for i in json.loads(result.output)["issue"] if i["severity"] == "error"]
+    [issue] = [i for i in json.loads(result.stdout)["issue"] if i["severity"] == "error"]
     assert issue["expression"] == ["Patient.birthDate"]
     assert "layer=server; also=structure,schema" in issue["diagnostics"]
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 import orjson
 
-from fhirconv.cli.params import FHIR_VERSION
+from fhirconv import progress
+from fhirconv.cli.params import FHIR_VERSION, console_options
 from fhirconv.cli.push import pop_push_options, pop_server_config, push_options, server_options
 from fhirconv.ctgov import CtgovSettings, resolve_sources
 from fhirconv.ctgov.options import CACHE_HELP, ctgov_options
@@ -121,7 +122,7 @@ def _is_dir_target(output: str | None) -> bool:
     is_flag=True,
     help="Write the output even if the offline validation layers find errors (they are still reported).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Do not print the summary line to stderr.")
+@console_options(expose_quiet=True)
 @click.option(
     "-j",
     "--jobs",
@@ -238,6 +239,7 @@ def _convert_records(
         Nothing but the IDs and the shared resources' fullUrls is kept between studies: memory stays flat."""
         for result in render_sources(sources, template, jobs):
             summary.read += 1
+            bar.advance()
             if isinstance(result, Failed):
                 summary.failures.append(result)
                 click.echo(f"error: {result.describe()}", err=True)
@@ -248,10 +250,10 @@ def _convert_records(
             if first != result.where:
                 duplicate = Duplicate(result.nct_id, first, result.where)
                 summary.duplicates.append(duplicate)
-                click.echo(f"warning: {duplicate.describe()}", err=True)
+                progress.warn("studies read twice (the first copy kept)", duplicate.describe())
                 continue
             if result.warning:
-                click.echo(f"warning: {result.warning}", err=True)
+                progress.warn("invalid output written (--allow-invalid)", result.warning)
             if result.refused is not None:  # this study's output; the others still convert
                 summary.failures.append(Failed(result.source, result.label, result.refused))
                 click.echo(f"error: {result.refused}", err=True)
@@ -277,7 +279,7 @@ def _convert_records(
                         pushed.append(orjson.loads(text))
                     yield text
 
-    with fewer_collections():
+    with fewer_collections(), progress.start("converting", "records") as bar:
         pieces = combined()
         first = next(pieces, None)  # drives the whole run when the output is per study
         if first is not None:  # nothing converted: nothing written
@@ -351,9 +353,11 @@ def _convert_participants(
             # study-level resources pass every offline layer first. A bad row anywhere discards the file.
             head = to_bundle(run.study_items, version, "collection")
             _validate(head, version, allow_invalid=allow_invalid, label=None)
-            write_lines(target, ndjson_lines(run.items, version))
+            with progress.start("converting", "resources") as bar:
+                write_lines(target, ndjson_lines(_counted(run.items, bar), version))
         else:
-            items = list(run.items)
+            with progress.start("converting", "resources") as bar:
+                items = list(_counted(run.items, bar))
             text = _render(items, version, kind, "json", allow_invalid=allow_invalid, label=None, sink=sink)
             write_text(target, text)
     finally:
@@ -362,6 +366,12 @@ def _convert_participants(
                 click.echo(line, err=True)
             if run.ignored_files:
                 click.echo(f"not read (no mapping for these tables): {', '.join(run.ignored_files)}", err=True)
+
+
+def _counted(items: Iterable[Keyed], bar: progress.Progress) -> Iterator[Keyed]:
+    for item in items:
+        bar.advance()
+        yield item
 
 
 def _render(

@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from itertools import chain
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import click
 
+from fhirconv import progress
+from fhirconv.cli.params import console_options
 from fhirconv.ctgov.cache import render, study_nct_id
 from fhirconv.ctgov.ids import normalize_all
 from fhirconv.ctgov.options import CACHE_HELP, ctgov_options
@@ -57,12 +59,7 @@ Exit status: 0 fetched; 2 bad arguments or malformed NCT ID; 6 unknown NCT ID;
 )
 @click.option("-o", "--output", metavar="DIR|FILE|-", help="Output directory (or file with --ndjson, - for stdout).")
 @click.option("--ndjson", is_flag=True, help="Write one study per line instead of one file per study.")
-@click.option(
-    "--progress/--no-progress",
-    default=None,
-    help="Show a progress bar on stderr (default: when stderr is a terminal).",
-)
-@click.option("-q", "--quiet", is_flag=True, help="Do not print the summary line to stderr.")
+@console_options(expose_quiet=True)
 @ctgov_options
 def fetch(
     nct_ids: tuple[str, ...],
@@ -70,7 +67,6 @@ def fetch(
     max_studies: int,
     output: str | None,
     ndjson: bool,
-    progress: bool | None,
     quiet: bool,
     ctgov: CtgovSettings,
 ) -> None:
@@ -84,12 +80,11 @@ def fetch(
             "name NCT IDs or give --query (one of the two)",
             hint="e.g. fhirconv fetch NCT04382547, or fhirconv fetch --query 'query.cond=asthma'",
         )
-    show_progress = sys.stderr.isatty() if progress is None else progress
     if nct_ids:
         ids = normalize_all(list(nct_ids))  # every ID checked before the first request
         if output == "-" and not ndjson and len(ids) > 1:
             raise UsageError("-o - writes a single study", hint="add --ndjson for several studies on stdout")
-        studies, counts = _by_id(ids, ctgov, show_progress)
+        studies, counts = _by_id(ids, ctgov)
         _write(studies, output, ndjson)
         line = (
             f"studies fetched: {counts['total']} (downloaded: {counts['downloaded']}, from cache: {counts['cached']})"
@@ -99,7 +94,7 @@ def fetch(
         if output == "-" and not ndjson:
             raise UsageError("-o - writes a single study", hint="add --ndjson to write the search results to stdout")
         found = StudySearch(query, ctgov, max_studies)
-        total = _write(_with_progress(found, show_progress), output, ndjson)
+        total = _write(_with_progress(found), output, ndjson)
         line = f"studies fetched: {total} (search pages: {found.pages})"
         if found.truncated:
             of = f" of {found.total}" if found.total is not None else ""
@@ -108,23 +103,22 @@ def fetch(
         click.echo(line, err=True)
 
 
-def _by_id(ids: list[str], ctgov: CtgovSettings, show: bool) -> tuple[Iterator[tuple[str, str]], dict[str, int]]:
+def _by_id(ids: list[str], ctgov: CtgovSettings) -> tuple[Iterator[tuple[str, str]], dict[str, int]]:
     counts = {"total": 0, "downloaded": 0, "cached": 0}
 
     def items() -> Iterator[tuple[str, str]]:
-        with _bar(show, len(ids), "fetching studies") as bar:
+        with progress.start("fetching studies", "studies", len(ids)) as bar:
             for nct_id in ids:
                 result = get_study(nct_id, settings=ctgov)
                 counts["total"] += 1
                 counts["cached" if result.from_cache else "downloaded"] += 1
                 yield nct_id, result.path.read_text(encoding="utf-8")
-                if bar is not None:
-                    bar.update(1)
+                bar.advance()
 
     return items(), counts
 
 
-def _with_progress(found: StudySearch, show: bool) -> Iterator[tuple[str, str]]:
+def _with_progress(found: StudySearch) -> Iterator[tuple[str, str]]:
     iterator = iter(found)
     first = next(iterator, None)
     if first is None:
@@ -133,17 +127,10 @@ def _with_progress(found: StudySearch, show: bool) -> Iterator[tuple[str, str]]:
     length = found.total if found.total is not None else found.max
     if found.max and length:
         length = min(length, found.max)
-    with _bar(show, length or 0, "fetching studies") as bar:
+    with progress.start("fetching studies", "studies", length or None) as bar:
         for study in chain([first], iterator):
             yield study_nct_id(study), render(study)
-            if bar is not None:
-                bar.update(1)
-
-
-def _bar(show: bool, length: int, label: str) -> AbstractContextManager[Any]:
-    if not show:
-        return nullcontext(None)
-    return click.progressbar(length=length, label=label, file=sys.stderr)
+            bar.advance()
 
 
 def _write(studies: Iterator[tuple[str, str]], output: str | None, ndjson: bool) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -27,3 +28,46 @@ class FhirVersionType(click.ParamType):  # type: ignore[type-arg]  # generic onl
 
 
 FHIR_VERSION = FhirVersionType()
+
+
+def _set_progress(_ctx: click.Context, _param: click.Parameter, value: bool | None) -> bool | None:
+    from fhirconv import progress
+
+    progress.configure(progress=value)
+    return value
+
+
+def _set_quiet(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    from fhirconv import progress
+
+    progress.configure(quiet=value)
+    return value
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def console_options(*, expose_quiet: bool = False) -> Callable[[F], F]:
+    """--progress/--no-progress and -q, the same on every long command (see fhirconv/progress.py)."""
+
+    def decorate(f: F) -> F:
+        f = click.option(
+            "--progress/--no-progress",
+            default=None,
+            expose_value=False,
+            callback=_set_progress,
+            is_eager=True,
+            help="Show progress on stderr (count, rate, ETA): a bar on a terminal, lines otherwise "
+            "[default: a bar when stderr is a terminal].",
+        )(f)
+        return click.option(
+            "-q",
+            "--quiet",
+            is_flag=True,
+            expose_value=expose_quiet,
+            callback=_set_quiet,
+            is_eager=True,
+            help="Print no progress, warnings or summary line on stderr (errors still are).",
+        )(f)
+
+    return decorate

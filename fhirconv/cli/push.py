@@ -9,7 +9,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import click
 
-from fhirconv.cli.params import FHIR_VERSION
+from fhirconv import progress
+from fhirconv.cli.params import FHIR_VERSION, console_options
 from fhirconv.errors import ExitCode, UsageError
 from fhirconv.transport import ServerConfig
 from fhirconv.versions import FhirVersion
@@ -135,7 +136,7 @@ def server_config(
     if token and basic:
         raise UsageError("give either --token or --user, not both")
     if insecure:
-        click.echo("warning: --insecure: the server's TLS certificate is not verified", err=True)
+        progress.warn("--insecure", "--insecure: the server's TLS certificate is not verified")
         import urllib3
 
         # We said it once, plainly; urllib3 would repeat it for every request.
@@ -216,6 +217,7 @@ def _format_option(func: F) -> F:
     help="Send the content without checking it first with the offline validation layers.",
 )
 @_format_option
+@console_options()
 def push(
     paths: tuple[str, ...], fhir_version: FhirVersion | None, no_validate: bool, out_format: str, **kwargs: Any
 ) -> None:
@@ -228,8 +230,9 @@ def push(
     from fhirconv.push import push_files
 
     config = pop_server_config(kwargs)
-    options = replace(pop_push_options(kwargs), validate=not no_validate)
-    report = push_files(paths, config, options=options, version=fhir_version)
+    with progress.start("pushing", "resources") as bar:
+        options = replace(pop_push_options(kwargs), validate=not no_validate, on_chunk=bar.step)
+        report = push_files(paths, config, options=options, version=fhir_version)
     _emit(report.dumps() if out_format == "json" else report.to_text(), out_format)
     _exit(report.exit_code)
 
@@ -241,12 +244,14 @@ def push(
     "--batch-size", type=click.IntRange(min=1), default=100, show_default=True, help="Reads per batch request."
 )
 @_format_option
+@console_options()
 def verify(paths: tuple[str, ...], batch_size: int, out_format: str, **kwargs: Any) -> None:
     """Check that every resource of the bundles is on the server, once, with the same content."""
     from fhirconv.push import verify_files
 
     config = pop_server_config(kwargs)
-    report = verify_files(paths, config, batch_size=batch_size)
+    with progress.start("verifying", "resources") as bar:
+        report = verify_files(paths, config, batch_size=batch_size, on_batch=bar.step)
     _emit(report.dumps() if out_format == "json" else report.to_text(), out_format)
     _exit(report.exit_code)
 

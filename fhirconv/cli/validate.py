@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from fhirconv.cli.params import FHIR_VERSION
+from fhirconv import progress
+from fhirconv.cli.params import FHIR_VERSION, console_options
 from fhirconv.errors import ExitCode, UsageError
 from fhirconv.validation.findings import Finding
 from fhirconv.validation.report import coverage_report, operation_outcome, summary_line, text_report
@@ -29,9 +30,8 @@ __all__ = ["COMMANDS", "ensure_valid", "offline_findings", "validate"]
     "--fhir-version",
     "version",
     type=FHIR_VERSION,
-    default="R4",
-    show_default=True,
-    help="FHIR version of the content: R4 (4.0.1) or R5 (5.0.0).",
+    default=None,
+    help="FHIR version of the content: R4 (4.0.1) or R5 (5.0.0) (default: detected from the content, as push does).",
 )
 @click.option(
     "--format",
@@ -46,6 +46,7 @@ __all__ = ["COMMANDS", "ensure_valid", "offline_findings", "validate"]
 @click.option("--user", "basic_user", envvar="FHIRCONV_USER", metavar="USER:PASSWORD", help="HTTP basic for --server.")
 @click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA certificates for --server's TLS.")
 @click.option("--insecure", is_flag=True, help="Do not verify --server's TLS certificate (says so).")
+@console_options()
 @click.option(
     "-j",
     "--jobs",
@@ -61,7 +62,7 @@ __all__ = ["COMMANDS", "ensure_valid", "offline_findings", "validate"]
 )
 def validate(
     paths: tuple[str, ...],
-    version: FhirVersion,
+    version: FhirVersion | None,
     fmt: str,
     server: str | None,
     token: str | None,
@@ -78,7 +79,7 @@ def validate(
     Exit status: 0 valid, 1 invalid, 2 unusable input or arguments (or a --server of
     another FHIR version), 3 the server refused $validate, 4 the server cannot be reached."""
     if show_skipped:
-        click.echo(coverage_report(version), nl=False)
+        click.echo(coverage_report(version or FhirVersion.R4), nl=False)
         return
     if not paths:
         raise UsageError("no PATH given", hint="fhirconv validate FILE_OR_DIR... (see --help)")
@@ -94,17 +95,22 @@ def validate(
         config = server_config(server=server, token=token, basic_user=basic_user, ca_bundle=ca_bundle,
                                insecure=insecure, timeout=120.0, retries=2)
         client = FhirClient(config)
-        # A server of another version would judge the content by other rules (hundreds of false errors).
-        check_version(client, version)
         server_client = client
+        checked: set[FhirVersion] = set()
 
-        def extra(content: Any) -> list[Finding]:
+        def extra(content: Any, content_version: FhirVersion) -> list[Finding]:
+            # A server of another version would judge the content by other rules (hundreds of false errors);
+            # asked once the content's version is known (it may be detected from the first documents).
+            if content_version not in checked:
+                check_version(server_client, content_version)
+                checked.add(content_version)
             return server_findings(content, server_client)
 
     try:
         from fhirconv.pipeline.jobs import default_jobs
 
-        result = validate_paths(paths, version, extra=extra, jobs=jobs or default_jobs())
+        with progress.start("validating", "resources") as bar:
+            result = validate_paths(paths, version, extra=extra, jobs=jobs or default_jobs(), on_resources=bar.advance)
     finally:
         if client is not None:
             client.close()
@@ -114,6 +120,9 @@ def validate(
         click.echo(text_report(result.findings), nl=False)
         click.echo(summary_line(result.findings, files=result.files, resources=result.resources,
                                 unreadable=len(result.unusable)))
+    if version is None and result.version is not None and not progress.settings.quiet:
+        how = "detected from the content" if result.detected else "the content fits both or neither; R4 assumed"
+        click.echo(f"checked as FHIR {result.version} ({how}; --fhir-version chooses)", err=True)
     for problem in result.unusable:  # unreadable files: named, the others still checked; exit 2 at the end
         click.echo(f"error: {problem}", err=True)
         if problem.hint:

@@ -116,10 +116,27 @@ class CtgovClient:
             settings.sleep(delay)
             attempt += 1
 
-    @staticmethod
-    def _status_error(url: str, response: requests.Response, record: str | None) -> Exception:
+    def _is_the_api(self) -> bool:
+        """Does the base URL answer as API v2 does? `GET {base}/version` gives {"apiVersion": ...} there. Asked
+        once, only after a 404 for a study: a wrong --ctgov-url (a web site, a proxy, a path without /api/v2)
+        answers 404 to every study too, and that must read as a wrong server, not an unknown NCT ID."""
+        try:
+            response = self.session.get(self.url("version"), timeout=self.settings.timeout)
+            answer = response.json() if response.status_code == 200 else None
+        except (requests.RequestException, ValueError):
+            return False
+        return isinstance(answer, dict) and "apiVersion" in answer
+
+    def _status_error(self, url: str, response: requests.Response, record: str | None) -> Exception:
         text = _snippet(response.content, 300)
         status = response.status_code
+        if status == 404 and record and not self._is_the_api():
+            return CtgovBadAnswer(
+                f"{self.settings.api_base} is not the ClinicalTrials.gov API: it answered HTTP 404 for {record} "
+                f"({text}), and {self.url('version')} does not answer as API v2 does",
+                hint=URL_HINT,
+                record=record,
+            )
         if status == 404 and record:
             return StudyNotFound(
                 f"no study {record} on ClinicalTrials.gov (HTTP 404: {text})",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +37,9 @@ def default_cache_dir() -> Path:
 
 
 def _warn_to_stderr(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    from fhirconv import progress  # one place collects warnings: repeats are counted, -q silences them
+
+    progress.warn("cached records used without checking for updates", message)
 
 
 @dataclass(slots=True)

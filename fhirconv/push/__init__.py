@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fhirconv.push.entries import Entry, bundle_entries, detect_version, expand_paths, load_bundle
@@ -114,8 +114,14 @@ def _push(loaded: Loaded, config: ServerConfig, options: PushOptions, version: F
         return Pusher(client, options).push(loaded)
 
 
-def verify_files(paths: Iterable[str], config: ServerConfig, *, batch_size: int = 100) -> VerifyReport:
-    return verify_bundles([], config, batch_size=batch_size, loaded=load_files(paths))
+def verify_files(
+    paths: Iterable[str],
+    config: ServerConfig,
+    *,
+    batch_size: int = 100,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> VerifyReport:
+    return verify_bundles([], config, batch_size=batch_size, loaded=load_files(paths), on_batch=on_batch)
 
 
 def verify_bundles(
@@ -124,12 +130,13 @@ def verify_bundles(
     *,
     batch_size: int = 100,
     loaded: Loaded | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> VerifyReport:
     content = loaded if loaded is not None else _entries_of(bundles)
     with FhirClient(config) as client:
         # Reading R5 content back from an R4 server would report every resource as "different".
         check_version(client, detect_version([e for _, entries in content for e in entries]))
-        return verify(content, client, batch_size=batch_size)
+        return verify(content, client, batch_size=batch_size, on_batch=on_batch)
 
 
 def _pooled(config: ServerConfig, workers: int) -> ServerConfig:

@@ -10,7 +10,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from fhirconv.errors import InputError, UsageError
-from fhirconv.versions import FhirVersion, model_class
+from fhirconv.versions import FhirVersion
+from fhirconv.versions import detect_version as detect_resources_version
 
 
 @dataclass(slots=True)
@@ -144,22 +145,5 @@ def bundle_entries(bundle: dict[str, Any], source: str) -> list[Entry]:
 
 
 def detect_version(entries: list[Entry]) -> FhirVersion | None:
-    """The FHIR version the content validates as (one resource per type is checked), or None if it fits both
-    or neither. A bundle does not say its version, and R4 and R5 share most element names."""
-    from pydantic import ValidationError
-
-    samples: dict[str, dict[str, Any]] = {}
-    for e in entries:
-        samples.setdefault(e.resource_type, e.resource)
-    fits: dict[FhirVersion, bool] = {}
-    for version in FhirVersion:
-        ok = True
-        for rtype, resource in samples.items():
-            try:
-                model_class(version, rtype).model_validate(resource)
-            except (ValidationError, ModuleNotFoundError, AttributeError, ValueError):
-                ok = False
-                break
-        fits[version] = ok
-    matching = [v for v, ok in fits.items() if ok]
-    return matching[0] if len(matching) == 1 else None
+    """The FHIR version the entries' resources validate as, or None if they fit both or neither."""
+    return detect_resources_version(e.resource for e in entries)

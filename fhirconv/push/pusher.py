@@ -7,9 +7,9 @@ import copy
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fhirconv.push.entries import Entry, iter_references
@@ -39,6 +39,8 @@ class PushOptions:
     batch_size: int = 200
     workers: int = 1
     validate: bool = True  # check the content with the offline validation layers before sending anything
+    # Told (entries of a chunk just answered, entries in all) as each chunk is answered: the CLI's progress.
+    on_chunk: Callable[[int, int], None] | None = field(default=None, compare=False)
 
 
 class Pusher:
@@ -79,6 +81,7 @@ class Pusher:
     def _run(self, chunks: list[Chunk], report: PushReport) -> None:
         self._fatal = None  # a Pusher may be reused: an earlier run's fatal error is not this run's
         pending = list(chunks)
+        total = sum(len(c.entries) for c in chunks)
         landed: set[int] = set()
         failed: set[int] = set()
         with ThreadPoolExecutor(max_workers=max(1, self.options.workers)) as pool:
@@ -111,6 +114,8 @@ class Pusher:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     chunk = running.pop(future)
+                    if self.options.on_chunk is not None:
+                        self.options.on_chunk(len(chunk.entries), total)
                     try:
                         answer = future.result()
                     except TransportError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,14 +90,25 @@ def read_url(e: Entry) -> str:
     return e.url
 
 
-def verify(files: Iterable[tuple[str, list[Entry]]], client: FhirClient, *, batch_size: int = 100) -> VerifyReport:
+def verify(
+    files: Iterable[tuple[str, list[Entry]]],
+    client: FhirClient,
+    *,
+    batch_size: int = 100,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> VerifyReport:
+    """Read every entry back; `on_batch(entries read, entries in all)` is told after each batch (progress)."""
     report = VerifyReport(client.base_url)
+    files = list(files)
+    total = sum(len(entries) for _, entries in files)
     for _source, entries in files:
         found: dict[int, list[dict[str, Any]]] = {}
         for start in range(0, len(entries), max(1, batch_size)):
             part = entries[start : start + batch_size]
             for offset, matches in enumerate(_read_back(client, part)):
                 found[start + offset] = matches
+            if on_batch is not None:
+                on_batch(len(part), total)
         server_ref = {e.full_url: _ref(found[i][0]) for i, e in enumerate(entries) if e.full_url and len(found[i]) == 1}
         for i, e in enumerate(entries):
             matches = found[i]

@@ -16,7 +16,7 @@ from fhirconv.validation.invariants import invariant_findings
 from fhirconv.validation.schema import schema_findings
 from fhirconv.validation.structure import structure_findings
 from fhirconv.validation.terminology import terminology_findings
-from fhirconv.versions import FhirVersion
+from fhirconv.versions import FhirVersion, detect_version, resources_of
 
 OFFLINE_LAYERS: tuple[Layer, ...] = (
     Layer.STRUCTURE,
@@ -135,6 +135,8 @@ class Result:
     documents: int = 0
     resources: int = 0
     unusable: list[UsageError] = field(default_factory=list)  # files that could not be read as FHIR JSON
+    version: FhirVersion | None = None  # the version the content was checked as
+    detected: FhirVersion | None = None  # what detection decided (None: not asked, or content fits both/neither)
 
     @property
     def errors(self) -> int:
@@ -235,32 +237,78 @@ def count_resources(content: Any) -> int:
     return 1
 
 
+# How many documents (NDJSON lines, files) validate reads ahead to tell R4 from R5 before it falls back to R4.
+_DETECT_AHEAD = 50
+
+
+def _with_version(
+    docs: Iterator[Document], version: FhirVersion | None, result: Result
+) -> Iterator[tuple[Document, FhirVersion]]:
+    """Each document with the version to check it as: `version`, or the one the content validates as (held
+    documents are buffered until one decides; content that fits both or neither is checked as R4, and
+    `result.detected` stays None to say so)."""
+    if version is not None:
+        for doc in docs:
+            yield doc, version
+        return
+    held: list[Document] = []
+    for doc in docs:
+        held.append(doc)
+        found = detect_version(resources_of(doc.content))
+        if found is not None or len(held) >= _DETECT_AHEAD:
+            break
+    else:
+        found = None
+    result.detected = found
+    chosen = found or FhirVersion.R4
+    for doc in held:
+        yield doc, chosen
+    for doc in docs:
+        yield doc, chosen
+
+
 def validate_paths(
     paths: Sequence[str | Path],
-    version: FhirVersion,
+    version: FhirVersion | None,
     *,
     layers: Iterable[Layer] = OFFLINE_LAYERS,
-    extra: Callable[[Any], list[Finding]] | None = None,
+    extra: Callable[[Any, FhirVersion], list[Finding]] | None = None,
     jobs: int = 1,
+    on_resources: Callable[[int], None] | None = None,
 ) -> Result:
-    """Validate every document found under `paths`; `extra` adds findings per document (the server layer).
-    jobs > 1: chunks of files are validated in worker processes and their results joined in input order, so
-    the report is the same as with one job (the server layer and stdin stay in this process)."""
+    """Validate every document found under `paths` as `version` (None: detected from the content, as push
+    does); `extra` adds findings per document (the server layer); `on_resources` is told how many resources
+    were checked as they are (progress). jobs > 1: chunks of files are validated in worker processes and
+    their results joined in input order, so the report is the same as with one job (the server layer and
+    stdin stay in this process)."""
     chosen = tuple(layers)
     if jobs > 1 and extra is None and all(str(p) != "-" for p in paths):
         files = [str(f) for p in paths for f in _files(p)]
         if len(files) > 1:
-            return _validate_parallel(files, version, chosen, jobs)
+            detected = None
+            if version is None:  # decided here, once, so that every worker checks as the same version
+                probe = Result()
+                for _ in _with_version(iter_documents(files, unusable=[]), None, probe):
+                    break
+                detected = probe.detected
+            result = _validate_parallel(files, version or detected or FhirVersion.R4, chosen, jobs, on_resources)
+            result.detected = detected
+            return result
     result = Result()
     seen_files: set[str] = set()
-    for doc in iter_documents(paths, unusable=result.unusable):
+    docs = iter_documents(paths, unusable=result.unusable)
+    for doc, doc_version in _with_version(docs, version, result):
+        result.version = doc_version
         seen_files.add(doc.file)
         result.documents += 1
-        result.resources += count_resources(doc.content)
-        found = validate_content(doc.content, version, layers=chosen)
+        count = count_resources(doc.content)
+        result.resources += count
+        found = validate_content(doc.content, doc_version, layers=chosen)
         if extra is not None:
-            found = merge(found + extra(doc.content))
+            found = merge(found + extra(doc.content, doc_version))
         result.findings += [f.with_context(file=doc.file, line=doc.line) for f in found]
+        if on_resources is not None:
+            on_resources(count)
     result.files = len(seen_files)
     return result
 
@@ -270,14 +318,22 @@ def _validate_chunk(task: tuple[list[str], FhirVersion, tuple[Layer, ...]]) -> R
     return validate_paths(files, version, layers=layers)
 
 
-def _validate_parallel(files: list[str], version: FhirVersion, layers: tuple[Layer, ...], jobs: int) -> Result:
+def _validate_parallel(
+    files: list[str],
+    version: FhirVersion,
+    layers: tuple[Layer, ...],
+    jobs: int,
+    on_resources: Callable[[int], None] | None = None,
+) -> Result:
     from concurrent.futures import ProcessPoolExecutor
 
     size = max(1, min(16, len(files) // (jobs * 4)))
     tasks = [(files[i:i + size], version, layers) for i in range(0, len(files), size)]
-    result = Result()
+    result = Result(version=version)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for part in pool.map(_validate_chunk, tasks):  # in input order
+            if on_resources is not None:
+                on_resources(part.resources)
             result.findings += part.findings
             result.files += part.files
             result.documents += part.documents
