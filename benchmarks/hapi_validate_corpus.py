@@ -34,7 +34,7 @@ EXAMPLE = ROOT / "examples" / "NCT04382547"
 # HAPI findings we keep on purpose, by HAPI's exact message (mappings/README.md says why). Anything else fails.
 DOCUMENTED = {
     "ResearchStudy.status: No code provided, and a code is required from the value set":
-        "R4 WITHHELD / UNKNOWN without a last known status: no honest R4 code; status carries data-absent-reason",
+        "R4 WITHHELD / UNKNOWN (the last known status is progress, not current): no honest R4 code; data-absent-reason",
 }
 
 

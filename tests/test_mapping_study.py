@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from fhirconv.errors import InputError, UnmappedCodeError, ValidationFailed
-from fhirconv.mapping import map_study
+from fhirconv.mapping import map_study, xver
 from fhirconv.mapping.check import check_models
 from fhirconv.mapping.keys import (
     CTGOV_SYSTEM,
@@ -191,7 +191,8 @@ def test_r4_identifiers_titles_status() -> None:
     assert "label" not in rs  # R4 has no label
     assert rs["status"] == "administratively-completed"
     assert rs["reasonStopped"] == {"text": "Sponsor decision"}
-    assert rs["period"] == {"start": "2020-01-15", "end": "2021-12-31"}
+    # R4 Period cannot say a date is anticipated: the estimated completion is only in progressStatus.
+    assert rs["period"] == {"start": "2020-01-15"}
 
 
 def test_r4_phase_design_purpose() -> None:
@@ -218,17 +219,20 @@ def test_r4_phase_design_purpose() -> None:
 
 def test_r4_conditions_keywords_focus() -> None:
     rs = _study(map_study(full_study(), R4))
+    # Derived MeSH terms code the stated conditions and interventions; they are not more of them.
     assert rs["condition"] == [
         {"coding": [{"system": MESH, "code": "D018781", "display": "Tension-Type Headache"}],
          "text": "Tension-Type Headache"},
         {"text": "Pain"},  # its MeSH term has no id (older formats): not coded
-        {"coding": [{"system": MESH, "code": "D006261", "display": "Headache"}], "text": "Headache"},
     ]
-    assert rs["keyword"] == [{"text": "analgesic"}, {"text": "headache"}]
+    # "Headache" names no condition: it indexes the study, and the keyword of the same words gets its code.
+    assert rs["keyword"] == [
+        {"text": "analgesic"},
+        {"coding": [{"system": MESH, "code": "D006261", "display": "Headache"}], "text": "headache"},
+    ]
     assert rs["focus"] == [
-        {"text": "Drug: Aspirin"},
+        {"coding": [{"system": MESH, "code": "D001241", "display": "Aspirin"}], "text": "Drug: Aspirin"},
         {"text": "Other: Placebo"},
-        {"coding": [{"system": MESH, "code": "D001241", "display": "Aspirin"}], "text": "Aspirin"},
     ]
 
 
@@ -247,9 +251,11 @@ def test_r4_arms_objectives_description_artifacts() -> None:
     assert [(o["name"], o["type"]["coding"][0]["code"]) for o in rs["objective"]] == [
         ("Pain score", "primary"), ("Rescue medication use", "secondary"), ("Quality of life", "exploratory")]
     assert rs["description"] == "Does aspirin help?\n\nA longer **markdown** description."
+    # The reference type classifies the citation (R5 classifier); `label` is a citation label such as "[1]".
     assert rs["relatedArtifact"] == [
-        {"type": "citation", "label": "Background", "citation": "Smith J. Aspirin. 2019.",
-         "url": "https://pubmed.ncbi.nlm.nih.gov/12345678/"},
+        {"type": "citation", "extension": [{"url": xver.url("RelatedArtifact.classifier"),
+                                            "valueCodeableConcept": {"text": "Background"}}],
+         "citation": "Smith J. Aspirin. 2019.", "url": "https://pubmed.ncbi.nlm.nih.gov/12345678/"},
         {"type": "citation", "citation": "Doe. Results."},
         {"type": "documentation", "display": "Study site", "url": "https://example.org/study"},
     ]
@@ -269,11 +275,16 @@ def test_r4_sponsor_investigator_contacts_sites() -> None:
     assert rs["sponsor"] == {"reference": full_url("Organization", ORGANIZATION_SYSTEM, "Acme Pharma"),
                              "display": "Acme Pharma"}
     assert rs["principalInvestigator"] == {"display": "Ann Lee, MD, Acme University"}
+    # A study chair is a party to the study (R5 associatedParty), not one of its contact points.
     assert rs["contact"] == [
         {"name": "Cat Poe", "telecom": [{"system": "phone", "value": "555-0100 ext. 12"},
                                         {"system": "email", "value": "cat@example.org"}]},
-        {"name": "Bob Roe (Study Chair)"},
     ]
+    assert rs["extension"][0] == {"url": xver.url("ResearchStudy.associatedParty"), "extension": [
+        {"url": "name", "valueString": "Bob Roe"},
+        {"url": "role", "valueCodeableConcept": {
+            "coding": [{"system": "http://hl7.org/fhir/research-study-party-role", "code": "study-chair",
+                        "display": "study-chair"}], "text": "Study Chair"}}]}
     locs = _by_type(items, "Location")
     assert locs[0] == {
         "resourceType": "Location",
@@ -322,10 +333,18 @@ def test_r4_estimated_enrollment_is_not_actual() -> None:
     assert group["quantity"] == 50
 
 
-def test_r4_unknown_status_uses_last_known_status() -> None:
+def test_r4_unknown_status_is_unknown_and_keeps_the_last_known_one_as_progress() -> None:
     study = full_study()
     study.overall_status, study.last_known_status = "UNKNOWN", "RECRUITING"
-    assert _study(map_study(study, R4))["status"] == "active"
+    rs = _study(map_study(study, R4))
+    # The registry no longer knows the state: the last known one is not presented as the current one.
+    assert "status" not in rs
+    assert rs["_status"] == {"extension": [{"url": DAR, "valueCode": "unknown"}]}
+    progress = [e["extension"] for e in rs["extension"] if e["url"] == xver.url("ResearchStudy.progressStatus")]
+    assert progress[0] == [{"url": "state", "valueCodeableConcept": {"text": "Unknown status"}}]
+    assert progress[1] == [{"url": "state", "valueCodeableConcept": {
+        "coding": [{"system": "http://hl7.org/fhir/research-study-status", "code": "active", "display": "Active"}],
+        "text": "Last known status: Recruiting"}}]
     study.last_known_status = None
     rs = _study(map_study(study, R4))
     assert "status" not in rs
@@ -413,7 +432,8 @@ def test_r5_design_classifier_focus() -> None:
     assert rs["studyDesign"][0]["coding"][0]["code"] == "SEVCO:01001"
     assert rs["studyDesign"] == _study(map_study(study, R4))["category"]
     assert rs["classifier"] == [{"text": "Patient registry"}]
-    assert rs["focus"][0] == {"concept": {"text": "Drug: Aspirin"}}
+    assert rs["focus"][0] == {"concept": {"coding": [{"system": MESH, "code": "D001241", "display": "Aspirin"}],
+                                          "text": "Drug: Aspirin"}}
     assert rs["phase"]["coding"][0]["code"] == "phase-1-phase-2"
 
 
@@ -514,7 +534,8 @@ def test_absent_fields_produce_no_elements(version: FhirVersion) -> None:
     items = map_study(Study("NCT01234567", overall_status="RECRUITING"), version)
     assert len(items) == 1
     rs = items[0].resource
-    expected = {"resourceType", "identifier", "status"} | ({"progressStatus"} if version is R5 else set())
+    # The current status is also the first progressStatus entry (R5 element, R4 extension).
+    expected = {"resourceType", "identifier", "status"} | ({"progressStatus"} if version is R5 else {"extension"})
     assert set(rs) == expected
     check_models(items, version)
 

@@ -107,7 +107,7 @@ def test_pallas_nct02513394_field_by_field() -> None:
 
     assert s.conditions == ["Breast Cancer"]
     assert s.keywords == ["HR+/HER2- breast cancer", "Palbociclib"]
-    assert s.condition_meshes == [Mesh(term="Breast Neoplasms", id="D000001943")]
+    assert s.condition_meshes == [Mesh(term="Breast Neoplasms", id="D001943")]  # the record pads it: D000001943
     assert s.intervention_meshes == [Mesh(term="Palbociclib", id="C000500026")]
     assert [(a.label, a.type) for a in s.arm_groups] == [("Arm A", "EXPERIMENTAL"), ("Arm B", "OTHER")]
     assert s.arm_groups[0].intervention_names == ["Drug: Palbociclib", "Drug: Standard Adjuvant Endocrine Therapy"]

@@ -31,6 +31,7 @@ from fhirconv.readers.normalize import (
     enum_value,
     enum_values,
     masking,
+    mesh_id,
     nct_id,
     parse_age,
     parse_bool,
@@ -439,5 +440,5 @@ def _meshes(derived: JsonObj, kind: str) -> list[Mesh]:
         mid = text(m, f"{kind}MeshId", f"{g}.{kind}MeshId")
         term = text(m, f"{kind}MeshTerm", f"{g}.{kind}MeshTerm")
         if mid and term:
-            out.append(Mesh(term=term.strip(), id=mid.strip() or None))
+            out.append(Mesh(term=term.strip(), id=mesh_id(mid)))
     return out

@@ -32,6 +32,7 @@ from fhirconv.readers.normalize import (
     clean_text,
     enum_value,
     enum_values,
+    mesh_id,
     nct_id,
     parse_age,
     parse_bool,
@@ -394,5 +395,5 @@ def _meshes(derived: JsonObj, module: str) -> list[Mesh]:
         mid = text(m, "id", f"{f}.meshes[{i}].id")
         term = text(m, "term", f"{f}.meshes[{i}].term")
         if mid and term:
-            out.append(Mesh(term=term.strip(), id=mid.strip() or None))
+            out.append(Mesh(term=term.strip(), id=mesh_id(mid)))
     return out

@@ -403,3 +403,21 @@ def unescape_markdown(text: str | None) -> str | None:
     if text is None or "\\" not in text:
         return text
     return _MD_ESCAPE.sub(r"\1", text)
+
+
+# MeSH descriptor UIs were six digits (D000001–D066xxx) until NLM began nine-digit ones (D000067xxx on).
+# API v2 and the classic JSON zero-pad the old ones to nine digits (D000001943 for D001943), which is no
+# MeSH UI at all; the real UI is the six-digit one. Nine-digit UIs at or above the boundary are kept.
+_MESH_PADDED = re.compile(r"D000(\d{6})")
+_MESH_NINE_DIGIT_START = 67000
+
+
+def mesh_id(value: str | None) -> str | None:
+    """The MeSH descriptor UI as NLM writes it: 'D000001943' → 'D001943'; 'D000068582' stays."""
+    if value is None or not value.strip():
+        return None
+    uid = value.strip()
+    padded = _MESH_PADDED.fullmatch(uid)
+    if padded and int(padded.group(1)) < _MESH_NINE_DIGIT_START:
+        return "D" + padded.group(1)
+    return uid

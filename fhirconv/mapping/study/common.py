@@ -7,9 +7,9 @@ from fractions import Fraction
 from typing import Any
 
 from fhirconv.errors import InputError
-from fhirconv.mapping import keys
+from fhirconv.mapping import keys, xver
 from fhirconv.mapping.conceptmaps import concept, display, translate
-from fhirconv.model.study import Age, Contact, Location, Mesh, Org, Study
+from fhirconv.model.study import Age, Contact, DateInfo, Location, Mesh, Org, Study
 from fhirconv.output.bundle import Keyed, reference
 from fhirconv.versions import FhirVersion
 
@@ -70,13 +70,53 @@ def markdown(*parts: str | None) -> str | None:
     return "\n\n".join(kept) if kept else None
 
 
-def date_period(study: Study) -> dict[str, str] | None:
+def date_period(study: Study, *, actual_only: bool = False) -> dict[str, str] | None:
+    """Start and completion. With `actual_only` (R4, whose Period cannot say a date is only anticipated), an
+    ESTIMATED date is left out: it is carried with its flag in the progressStatus extension instead."""
     period: dict[str, str] = {}
-    if study.start_date and clean(study.start_date.date):
-        period["start"] = study.start_date.date.strip()
-    if study.completion_date and clean(study.completion_date.date):
-        period["end"] = study.completion_date.date.strip()
+    for key, info in (("start", study.start_date), ("end", study.completion_date)):
+        if info is None or not clean(info.date) or (actual_only and info.type == "ESTIMATED"):
+            continue
+        period[key] = info.date.strip()
     return period or None
+
+
+def progress_status(study: Study, version: FhirVersion) -> list[dict[str, Any]]:
+    """The current status, the last known one for 'Unknown status' records, and the study's milestones
+    (start, primary completion, completion), each actual or anticipated as the registry says. States are
+    coded from the version's own research-study-status (R4's lacks most R5 codes, 'overall-study' too)."""
+    out: list[dict[str, Any]] = []
+    map_id = "ctgov-overall-status-r4" if version is FhirVersion.R4 else "ctgov-overall-status-r5"
+    if study.overall_status:
+        out.append({"state": concept(map_id, study.overall_status, field="statusModule.overallStatus")})
+    if study.overall_status == "UNKNOWN" and study.last_known_status:
+        out.append({"state": concept(map_id, study.last_known_status, field="statusModule.lastKnownStatus",
+                                     label="Last known status")})
+    milestones = (
+        (study.start_date, "Study start", "start", True),
+        (study.primary_completion_date, "Primary completion", "end", False),
+        (study.completion_date, "Study completion", "end", True),
+    )
+    for info, text, end, overall in milestones:
+        entry = _milestone(info, text, end, overall and version is FhirVersion.R5)
+        if entry:
+            out.append(entry)
+    return out
+
+
+def _milestone(info: DateInfo | None, text: str, end: str, overall: bool) -> dict[str, Any] | None:
+    if info is None or not clean(info.date):
+        return None
+    state: dict[str, Any] = {"text": text}
+    if overall:
+        # HL7's ctgov example marks the study's own period with the 'overall-study' state.
+        state = {"coding": [{"system": "http://hl7.org/fhir/research-study-status", "code": "overall-study",
+                             "display": "Overall study"}], "text": text}
+    entry: dict[str, Any] = {"state": state}
+    if info.type in ("ACTUAL", "ESTIMATED"):
+        entry["actual"] = info.type == "ACTUAL"
+    entry["period"] = {end: info.date.strip()}
+    return entry
 
 
 def phase(study: Study) -> dict[str, Any] | None:
@@ -146,39 +186,59 @@ def mesh_concept(mesh_id: str, term: str) -> dict[str, Any]:
     return {"coding": [{"system": MESH_SYSTEM, "code": mesh_id, "display": term}], "text": term}
 
 
-def _meshes(items: list[Mesh]) -> list[tuple[str, str]]:
-    """(id, term) of the derived MeSH terms that carry an id (older formats give terms only), once each."""
-    out: dict[str, str] = {}
+def _meshes(items: list[Mesh]) -> list[tuple[str | None, str]]:
+    """(id, term) of the derived MeSH terms, once each; the id is None where the format gives terms only
+    (legacy XML `condition_browse`, page text)."""
+    out: dict[str, tuple[str | None, str]] = {}
     for m in items:
         mesh_id, term = clean(m.id), clean(m.term)
-        if mesh_id and term and mesh_id not in out:
-            out[mesh_id] = term
-    return list(out.items())
+        if term and (mesh_id or term.casefold()) not in out:
+            out[mesh_id or term.casefold()] = (mesh_id, term)
+    return list(out.values())
+
+
+def _coded(texts: list[tuple[str, dict[str, Any]]], meshes: list[tuple[str | None, str]]
+           ) -> list[tuple[str | None, str]]:
+    """Give each concept whose text is a derived MeSH term that term's MeSH coding; the MeSH terms that
+    name none of the concepts are returned (they index the study: keywords, not more conditions)."""
+    by_term = {text.casefold(): c for text, c in texts}
+    left: list[tuple[str | None, str]] = []
+    for mesh_id, term in meshes:
+        target = by_term.get(term.casefold())
+        if target is None:
+            left.append((mesh_id, term))
+        elif mesh_id and "coding" not in target:
+            target["coding"] = mesh_concept(mesh_id, term)["coding"]
+    return left
+
+
+def _with_text_last(c: dict[str, Any]) -> dict[str, Any]:
+    """coding before text, as every other CodeableConcept is written."""
+    return {k: c[k] for k in ("coding", "text") if k in c}
 
 
 def conditions(study: Study) -> list[dict[str, Any]]:
-    """Conditions as the record names them, MeSH-coded where the derived section has the same term; derived
-    MeSH terms that match no condition follow, coded (they are the registry's own indexing)."""
-    meshes = _meshes(study.condition_meshes)
-    by_term = {term.lower(): (mesh_id, term) for mesh_id, term in reversed(meshes)}
-    used: set[str] = set()
-    out: list[dict[str, Any]] = []
-    for cond in study.conditions:
-        text = clean(cond)
-        if not text:
-            continue
-        hit = by_term.get(text.lower())
-        if hit is not None:
-            used.add(hit[0])
-            out.append({"coding": mesh_concept(*hit)["coding"], "text": text})
-        else:
-            out.append({"text": text})
-    out.extend(mesh_concept(mesh_id, term) for mesh_id, term in meshes if mesh_id not in used)
-    return out
+    """Conditions as the record names them, MeSH-coded where the derived section has the same term. The
+    other derived MeSH terms are the registry's index codes of these conditions (often their broader
+    headings: "Breast Neoplasms" for "Breast Cancer"), not conditions of their own: see keywords()."""
+    texts = [(t, {"text": t}) for cond in study.conditions if (t := clean(cond))]
+    _coded(texts, _meshes(study.condition_meshes))
+    return [_with_text_last(c) for _, c in texts]
 
 
 def keywords(study: Study) -> list[dict[str, Any]]:
-    return [{"text": k.strip()} for k in study.keywords if clean(k)]
+    """The submitter's keywords, then the derived MeSH terms that name no stated condition or intervention
+    (MeSH-coded where the format gives the descriptor UI; the words alone where it gives terms only). A
+    keyword that is itself a MeSH term gets the coding rather than a second entry."""
+    out = [(t, {"text": t}) for k in study.keywords if (t := clean(k))]
+    conds = {t.casefold() for c in study.conditions if (t := clean(c))}
+    ivs = {t.casefold() for iv in study.interventions if (t := clean(iv.name))}
+    for names, meshes in ((conds, study.condition_meshes), (ivs, study.intervention_meshes)):
+        left = _coded(out, [(i, t) for i, t in _meshes(meshes) if t.casefold() not in names])
+        for mesh_id, term in left:
+            c = mesh_concept(mesh_id, term) if mesh_id else {"text": term}
+            out.append((term, c))
+    return [_with_text_last(c) for _, c in out]
 
 
 def intervention_label(kind: str | None, name: str) -> str:
@@ -189,14 +249,12 @@ def intervention_label(kind: str | None, name: str) -> str:
 
 
 def focus_concepts(study: Study) -> list[dict[str, Any]]:
-    """Interventions under study (type and name as text), then the derived intervention MeSH terms, coded."""
-    out: list[dict[str, Any]] = []
-    for iv in study.interventions:
-        name = clean(iv.name)
-        if name:
-            out.append({"text": intervention_label(iv.type, name)})
-    out.extend(mesh_concept(mesh_id, term) for mesh_id, term in _meshes(study.intervention_meshes))
-    return out
+    """Interventions under study (type and name as text), MeSH-coded where the derived intervention terms
+    name the intervention itself (the others are keywords)."""
+    texts = [(name, {"text": intervention_label(iv.type, name)}) for iv in study.interventions
+             if (name := clean(iv.name))]
+    _coded(texts, _meshes(study.intervention_meshes))
+    return [_with_text_last(c) for _, c in texts]
 
 
 def related_artifacts(study: Study, version: FhirVersion) -> list[dict[str, Any]]:
@@ -208,8 +266,15 @@ def related_artifacts(study: Study, version: FhirVersion) -> list[dict[str, Any]
             continue
         art: dict[str, Any] = {"type": "citation"}
         if ref.type:
-            art["type"] = translate("ctgov-reference-type", ref.type, field="referencesModule.references.type")["code"]
-            art["label"] = display("ctgov-reference-type", ref.type, field="referencesModule.references.type")
+            field = "referencesModule.references.type"
+            art["type"] = translate("ctgov-reference-type", ref.type, field=field)["code"]
+            # The kind of reference (background, result, derived) classifies the citation; `label` is a short
+            # citation label ("[1]"), so it goes to R5 `classifier`, carried in R4 by its cross-version extension.
+            kind = {"text": display("ctgov-reference-type", ref.type, field=field)}
+            if version is FhirVersion.R4:
+                art["extension"] = [xver.simple("RelatedArtifact.classifier", "CodeableConcept", kind)]
+            else:
+                art["classifier"] = [kind]
         if citation:
             art["citation"] = citation
         if pmid:

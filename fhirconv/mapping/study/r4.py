@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhirconv.errors import InputError
-from fhirconv.mapping import keys
+from fhirconv.mapping import keys, xver
 from fhirconv.mapping.conceptmaps import concept, display, lookup
 from fhirconv.mapping.study import common
 from fhirconv.model.study import Study
@@ -19,12 +19,11 @@ DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason
 
 
 def status(study: Study) -> dict[str, Any]:
-    """R4 status (required binding, 1..1), as the element(s) to put on the ResearchStudy. 'Unknown status'
-    records are mapped by their last known status: R4 has no code for 'not verified lately'."""
+    """R4 status (required binding, 1..1), as the element(s) to put on the ResearchStudy. An 'Unknown status'
+    record is not given its last known status as the current one (the registry says it is no longer known):
+    the status says 'unknown', and the last known status is a progressStatus extension."""
     code = study.overall_status
     field = "statusModule.overallStatus"
-    if code == "UNKNOWN" and study.last_known_status and study.last_known_status != "UNKNOWN":
-        code, field = study.last_known_status, "statusModule.lastKnownStatus"
     if not code:
         # No status at all: a record restricted by the API's fields= filter, or a study described only by
         # SDTM trial-design domains (TS has no status parameter). Said so, not guessed.
@@ -105,21 +104,7 @@ def map_study_r4(study: Study) -> list[Keyed]:
             detail["telecom"] = tel
         if detail:
             contacts.append(detail)
-    # Officials other than the principal investigator have no R4 element of their own: they are named,
-    # with their role and affiliation, as contacts of the study (ContactDetail without telecom).
-    pi_name: str | None = None
-    for off in study.officials:
-        name = common.clean(off.name)
-        if not name:
-            continue
-        role = display("ctgov-official-role", off.role, field="contactsLocationsModule.overallOfficials.role") \
-            if off.role else None
-        affiliation = common.clean(off.affiliation)
-        label = name + (f", {affiliation}" if affiliation else "")
-        if off.role == "PRINCIPAL_INVESTIGATOR" and pi_name is None:
-            pi_name = label
-            continue
-        contacts.append({"name": f"{label} ({role})" if role else label})
+    pi_name, parties = _officials(study)
     if contacts:
         rs["contact"] = contacts
     keywords = common.keywords(study)
@@ -136,7 +121,7 @@ def map_study_r4(study: Study) -> list[Keyed]:
     if group is not None:
         items.append(group)
         rs["enrollment"] = [reference("Group", group.system, group.value)]
-    period = common.date_period(study)
+    period = common.date_period(study, actual_only=True)
     if period:
         rs["period"] = period
 
@@ -180,9 +165,45 @@ def map_study_r4(study: Study) -> list[Keyed]:
     if objectives:
         rs["objective"] = objectives
 
+    extensions = parties + [_progress_extension(p) for p in common.progress_status(study, V)]
+    if extensions:
+        rs["extension"] = extensions
     system, value = keys.study_key(study.nct_id)
     items.append(Keyed(_ordered(rs), system, value))
     return items
+
+
+def _officials(study: Study) -> tuple[str | None, list[dict[str, Any]]]:
+    """The first principal investigator (R4 `principalInvestigator`, a display: R4 has no element for an
+    affiliation) and every other official as R5 `associatedParty`, carried by its cross-version extension:
+    study chairs and directors are parties to the study, not contact points (R4 `contact`)."""
+    pi_name: str | None = None
+    parties: list[dict[str, Any]] = []
+    for off in study.officials:
+        name = common.clean(off.name)
+        if not name:
+            continue
+        affiliation = common.clean(off.affiliation)
+        if off.role == "PRINCIPAL_INVESTIGATOR" and pi_name is None:
+            pi_name = name + (f", {affiliation}" if affiliation else "")
+            continue
+        role = concept("ctgov-official-role", off.role, field="contactsLocationsModule.overallOfficials.role") \
+            if off.role else {"text": "Overall official"}
+        parts: list[tuple[str, str, Any]] = [("name", "String", name), ("role", "CodeableConcept", role)]
+        if affiliation:
+            parts.append(("party", "Reference", {"display": affiliation}))
+        parties.append(xver.complex_("ResearchStudy.associatedParty", parts))
+    return pi_name, parties
+
+
+def _progress_extension(entry: dict[str, Any]) -> dict[str, Any]:
+    """One R5 progressStatus entry (state, actual, period) as its cross-version extension."""
+    parts: list[tuple[str, str, Any]] = [("state", "CodeableConcept", entry["state"])]
+    if "actual" in entry:
+        parts.append(("actual", "Boolean", entry["actual"]))
+    if "period" in entry:
+        parts.append(("period", "Period", entry["period"]))
+    return xver.complex_("ResearchStudy.progressStatus", parts)
 
 
 def _interventions_line(study: Study, label: str, names: list[str]) -> str | None:
@@ -196,10 +217,10 @@ def _interventions_line(study: Study, label: str, names: list[str]) -> str | Non
 
 
 # R4 ResearchStudy element order (the JSON is easier to read, and to diff, in the specification's order).
-_ORDER = ("resourceType", "identifier", "title", "protocol", "partOf", "status", "_status", "primaryPurposeType",
-          "phase", "category", "focus", "condition", "contact", "relatedArtifact", "keyword", "location", "description",
-          "enrollment", "period", "sponsor", "principalInvestigator", "site", "reasonStopped", "note", "arm",
-          "objective")
+_ORDER = ("resourceType", "extension", "identifier", "title", "protocol", "partOf", "status", "_status",
+          "primaryPurposeType", "phase", "category", "focus", "condition", "contact", "relatedArtifact", "keyword",
+          "location", "description", "enrollment", "period", "sponsor", "principalInvestigator", "site",
+          "reasonStopped", "note", "arm", "objective")
 
 
 def _ordered(res: dict[str, Any]) -> dict[str, Any]:

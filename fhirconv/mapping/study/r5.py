@@ -8,7 +8,7 @@ from fhirconv.errors import InputError
 from fhirconv.mapping import keys
 from fhirconv.mapping.conceptmaps import concept, translate
 from fhirconv.mapping.study import common
-from fhirconv.model.study import ArmGroup, DateInfo, Intervention, Study
+from fhirconv.model.study import ArmGroup, Intervention, Study
 from fhirconv.output.bundle import Keyed, reference
 from fhirconv.versions import FhirVersion
 
@@ -21,43 +21,6 @@ def publication_status(study: Study) -> str:
         return "unknown"  # a record read without its status module
     return translate("ctgov-overall-status-publication", study.overall_status,
                      field="statusModule.overallStatus")["code"]
-
-
-def progress_status(study: Study) -> list[dict[str, Any]]:
-    """The current status, the last known one for 'Unknown status' records, and the study's milestones
-    (start, primary completion, completion), each actual or anticipated as the registry says."""
-    out: list[dict[str, Any]] = []
-    if study.overall_status:
-        out.append({"state": concept("ctgov-overall-status-r5", study.overall_status,
-                                     field="statusModule.overallStatus")})
-    if study.overall_status == "UNKNOWN" and study.last_known_status:
-        out.append({"state": concept("ctgov-overall-status-r5", study.last_known_status,
-                                     field="statusModule.lastKnownStatus", label="Last known status")})
-    milestones = (
-        (study.start_date, "Study start", "start", True),
-        (study.primary_completion_date, "Primary completion", "end", False),
-        (study.completion_date, "Study completion", "end", True),
-    )
-    for info, text, end, overall in milestones:
-        entry = _milestone(info, text, end, overall)
-        if entry:
-            out.append(entry)
-    return out
-
-
-def _milestone(info: DateInfo | None, text: str, end: str, overall: bool) -> dict[str, Any] | None:
-    if info is None or not common.clean(info.date):
-        return None
-    state: dict[str, Any] = {"text": text}
-    if overall:
-        # HL7's ctgov example marks the study's own period with the 'overall-study' state.
-        state = {"coding": [{"system": "http://hl7.org/fhir/research-study-status", "code": "overall-study",
-                             "display": "Overall study"}], "text": text}
-    entry: dict[str, Any] = {"state": state}
-    if info.type in ("ACTUAL", "ESTIMATED"):
-        entry["actual"] = info.type == "ACTUAL"
-    entry["period"] = {end: info.date.strip()}
-    return entry
 
 
 def eligibility_group(study: Study) -> Keyed | None:
@@ -269,7 +232,7 @@ def map_study_r5(study: Study) -> list[Keyed]:
         rs["classifier"] = [{"text": "Patient registry"}]
     if parties:
         rs["associatedParty"] = parties
-    progress = progress_status(study)
+    progress = common.progress_status(study, V)
     if progress:
         rs["progressStatus"] = progress
     why = common.clean(study.why_stopped)
