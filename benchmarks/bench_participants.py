@@ -2,9 +2,10 @@
 
 Parts, each in its own process (so each peak-memory figure is its own), each single-threaded (one core):
 
-  pilot    the CDISC pilot (LB + VS, about 89,000 rows; /work/shared/sdtm-cdiscpilot01 or --pilot DIR), end
-           to end: read_participants (SAS transport files) → convert_participants → NDJSON; also a
-           read-only pass, to show how much of the time is the reader's
+  pilot    the CDISC pilot (every domain fhirconv maps: DM, DS, LB + VS (about 89,000 Observations), AE,
+           EX, CM, MH; /work/shared/sdtm-cdiscpilot01 or --pilot DIR), end to end: read_participants
+           (SAS transport files) → convert_participants → NDJSON, with Observations/s and all
+           resources/s per core; also a read-only pass, to show how much of the time is the reader's
   gen      a generated LB domain of --rows rows (default 1,000,000), written as SDTM CSV (dm.csv, lb.csv;
            not timed) and converted end to end like the pilot
   stage    the conversion stage alone on --rows generated records held in no file: map, validate (fast
@@ -160,10 +161,13 @@ def end_to_end(
     counts = write_ndjson(convert_participants(data, chosen, version, summary=summary), out, version)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     n = counts.get("Observation.ndjson", 0)
+    total = sum(counts.values())
     sample = check_sample(out, version)
+    kinds = ", ".join(f"{name.removesuffix('.ndjson')} {c:,}" for name, c in sorted(counts.items()))
     print(
-        f"{label} [{version}] end to end: {n:,} Observations ({sum(counts.values()):,} resources) in "
-        f"{wall:.1f} s wall / {cpu:.1f} s CPU -> {n / cpu:,.0f} validated Observations/s per core; "
+        f"{label} [{version}] end to end: {n:,} Observations ({total:,} resources: {kinds}) in "
+        f"{wall:.1f} s wall / {cpu:.1f} s CPU -> {n / cpu:,.0f} validated Observations/s per core "
+        f"({total / cpu:,.0f} resources/s); "
         f"{summary.shapes} shapes fully validated, {summary.fast_validations:,} value-checked, "
         f"{sample} re-validated in full; unbalanced files: {summary.unbalanced() or 'none'}; "
         f"peak RSS {peak_mb():,.0f} MB ({start_mb:,.0f} MB before reading)"

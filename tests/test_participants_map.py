@@ -316,3 +316,34 @@ def test_non_finite_number() -> None:
     with pytest.raises(InputError) as info:
         map_r4.map_observation(lab(std_value=float("nan")), ctx())
     assert info.value.field == "LBSTRESN"
+
+
+@pytest.mark.parametrize("mod", [map_r4, map_r5])
+def test_race_and_ethnicity_as_us_core_extensions(mod: object) -> None:
+    p = participant(race="BLACK OR AFRICAN AMERICAN", ethnicity="HISPANIC OR LATINO")
+    r = mod.map_patient(p, ctx()).resource  # type: ignore[attr-defined]
+    race, ethnicity = r["extension"]
+    assert race == {
+        "url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
+        "extension": [
+            {
+                "url": "ombCategory",
+                "valueCoding": {
+                    "system": "urn:oid:2.16.840.1.113883.6.238",
+                    "code": "2054-5",
+                    "display": "Black or African American",
+                },
+            },
+            {"url": "text", "valueString": "BLACK OR AFRICAN AMERICAN"},
+        ],
+    }
+    assert ethnicity["url"].endswith("/us-core-ethnicity")
+    assert ethnicity["extension"][0]["valueCoding"]["code"] == "2135-2"
+    other = mod.map_patient(participant(race="MULTIPLE"), ctx()).resource  # type: ignore[attr-defined]
+    assert other["extension"] == [  # no OMB category: the words only
+        {
+            "url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
+            "extension": [{"url": "text", "valueString": "MULTIPLE"}],
+        }
+    ]
+    valid(r, FhirVersion.R4 if mod is map_r4 else FhirVersion.R5)

@@ -280,10 +280,49 @@ def identifier(system: str, value: str) -> dict[str, str]:
     return {"system": system, "value": value}
 
 
+# DM RACE / ETHNIC (CDISC CT codelists RACE C74457, ETHNIC C66790) as the US Core race and ethnicity
+# extensions carry them: OMB category codes of the CDC Race & Ethnicity code set
+# (urn:oid:2.16.840.1.113883.6.238, https://www.cdc.gov/phin/resources/vocabulary/) plus the SDTM words as
+# `text` (1..1 in US Core). A value with no OMB category (MULTIPLE, OTHER, NOT REPORTED) is text only.
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition"
+CDC_RACE = "urn:oid:2.16.840.1.113883.6.238"
+_OMB_RACE = {
+    "AMERICAN INDIAN OR ALASKA NATIVE": ("1002-5", "American Indian or Alaska Native"),
+    "ASIAN": ("2028-9", "Asian"),
+    "BLACK OR AFRICAN AMERICAN": ("2054-5", "Black or African American"),
+    "NATIVE HAWAIIAN OR OTHER PACIFIC ISLANDER": ("2076-8", "Native Hawaiian or Other Pacific Islander"),
+    "WHITE": ("2106-3", "White"),
+}
+_OMB_ETHNICITY = {
+    "HISPANIC OR LATINO": ("2135-2", "Hispanic or Latino"),
+    "NOT HISPANIC OR LATINO": ("2186-5", "Not Hispanic or Latino"),
+}
+
+
+def _omb_extension(kind: str, value: str | None, table: Mapping[str, tuple[str, str]]) -> dict[str, Any] | None:
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    parts: list[dict[str, Any]] = []
+    found = table.get(text.upper())
+    if found is not None:
+        parts.append({"url": "ombCategory", "valueCoding": {"system": CDC_RACE, "code": found[0], "display": found[1]}})
+    parts.append({"url": "text", "valueString": text})
+    return {"url": f"{US_CORE}/us-core-{kind}", "extension": parts}
+
+
 def map_patient(p: Participant, ctx: Context) -> Keyed:
     """Participant (DM) → Patient, identified by USUBJID within the study."""
     system = ctx.system("usubjid")
-    res: dict[str, Any] = {"resourceType": "Patient", "identifier": [identifier(system, p.subject_id)]}
+    res: dict[str, Any] = {"resourceType": "Patient"}
+    extensions = [
+        e
+        for e in (_omb_extension("race", p.race, _OMB_RACE), _omb_extension("ethnicity", p.ethnicity, _OMB_ETHNICITY))
+        if e is not None
+    ]
+    if extensions:
+        res["extension"] = extensions
+    res["identifier"] = [identifier(system, p.subject_id)]
     if p.sex and p.sex.strip():
         coding = translate("sdtm-sex-gender", p.sex.strip().upper(), p.source, "SEX")
         if coding is not None:
