@@ -25,6 +25,7 @@ from fhirconv.model.participants import (
     MedicalHistory,
     Participant,
 )
+from fhirconv.readers.strict_yaml import MAX_SPEC_BYTES, load_spec_text
 
 __all__ = [
     "BUILTIN_SPECS",
@@ -183,11 +184,12 @@ def _load(path_text: str) -> Spec:
         )
 
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8") as handle:
+            text = handle.read(MAX_SPEC_BYTES + 1)  # a longer one is refused without reading it all
     except (OSError, UnicodeDecodeError) as exc:
         raise fail(f"cannot read the column-mapping spec: {exc}") from exc
     try:
-        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        doc = load_spec_text(text, json_syntax=path.suffix.lower() == ".json")
     except (ValueError, yaml.YAMLError) as exc:
         raise fail(f"not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}") from exc
     errors = sorted(_validator().iter_errors(doc), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
