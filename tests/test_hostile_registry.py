@@ -40,6 +40,16 @@ def _sponsor(raw_json_string: str) -> str:
     return json.dumps(record).replace('"@@"', raw_json_string)
 
 
+def _geo(lat: Any) -> str:
+    record = json.loads(json.dumps(V2))
+    record["protocolSection"]["contactsLocationsModule"]["locations"][0]["geoPoint"]["lat"] = lat
+    return json.dumps(record)
+
+
+def _count(value: Any) -> str:
+    return _v2(enrollmentInfo={"count": value})
+
+
 def _page(old: str, new: str) -> str:
     assert old in PAGE
     return PAGE.replace(old, new)
@@ -87,6 +97,17 @@ CASES: list[tuple[str, str, str, int, str | None]] = [
     ("NDJSON lone surrogate", "a.ndjson", _sponsor('"\\ud800"') + "\n" + json.dumps(V2) + "\n", 1, "leadSponsor"),
     ("JSON nested 100,000 deep", "a.json", "[" * 100_000 + "]" * 100_000, 1, None),
     ("JSON object nested 50,000 deep", "a.json", '{"a":' * 50_000 + "1" + "}" * 50_000, 1, None),
+    # Found by the fuzz campaign (tests/fuzz/campaign.py): exit 70 before.
+    ("fuzz: v2 latitude an object", "a.json", _geo({"x": 1}), 1, "geoPoint.lat"),
+    ("fuzz: v2 latitude a list", "a.json", _geo([1.5]), 1, "geoPoint.lat"),
+    ("fuzz: v2 enrollment count a list", "a.json", _count([7]), 1, "enrollmentInfo.count"),
+    (
+        "fuzz: XML declaring an unknown encoding",
+        "a.xml",
+        XML.replace('encoding="UTF-8"', 'encoding="UXF-8"', 1),
+        1,
+        None,
+    ),
     (
         "page Study Type of spaces",
         "a.txt",

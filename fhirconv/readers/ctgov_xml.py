@@ -127,6 +127,12 @@ def _parse(data: bytes, source: str) -> Element:
             hint="the file is not well-formed XML; check it was downloaded completely",
             file=source,
         ) from exc
+    except LookupError as exc:  # the declaration names an encoding Python does not know (fuzzing found it)
+        raise InputError(
+            f"malformed XML: the declaration names an unknown encoding ({cut(str(exc))})",
+            hint="registry XML is UTF-8",
+            file=source,
+        ) from exc
     return root
 
 

@@ -294,7 +294,9 @@ def parse_int(text: str | int | None, *, field: str) -> int | None:
         return text
     if isinstance(text, float) and text.is_integer():
         return int(text)
-    t = str(text).strip().replace(",", "")
+    if not isinstance(text, str):
+        raise InputError(f"expected a whole number, got {type(text).__name__}", field=field)
+    t = text.strip().replace(",", "")
     if not t:
         return None
     try:
@@ -311,6 +313,8 @@ def parse_float(text: str | float | None, *, field: str) -> float | None:
         raise InputError(f"expected a number, got {cut(text)}", field=field)
     if isinstance(text, int | float):
         return float(text)
+    if not isinstance(text, str):  # an object or a list where a number belongs (fuzzing found it)
+        raise InputError(f"expected a number, got {type(text).__name__}", field=field)
     t = text.strip()
     if not t:
         return None
