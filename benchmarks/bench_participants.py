@@ -217,7 +217,7 @@ def run_part(part: str, args: argparse.Namespace, version: FhirVersion, tmp: Pat
         if not (args.pilot / "lb.xpt").is_file():
             print(f"pilot data not found in {args.pilot}; skipped", file=sys.stderr)
             return
-        end_to_end("CDISC pilot (LB+VS; DM, DS, AE too)", args.pilot, None, version, tmp / "pilot-out")
+        end_to_end("CDISC pilot (LB+VS; DM, DS, AE, EX, CM, MH too)", args.pilot, None, version, tmp / "pilot-out")
         end_to_end("  again, warm", args.pilot, None, version, tmp / "pilot-out")
         read_only(args.pilot)
     elif part == "gen":

@@ -94,7 +94,8 @@ def _is_dir_target(output: str | None) -> bool:
     type=click.Path(exists=True),
     metavar="PATH",
     help="Participant data (a directory or files; repeatable): CDISC SDTM domains (.xpt, .xpt.gz, .csv) "
-    "or the simple CSV layout. Adds Patient, ResearchSubject, Observation and AdverseEvent resources.",
+    "or the simple CSV layout. Adds Patient, ResearchSubject, Observation, AdverseEvent, "
+    "MedicationAdministration, MedicationStatement and Condition resources.",
 )
 @click.option(
     "--spec",
