@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "convert": ("fhirconv.cli.convert", "Convert ClinicalTrials.gov study records to FHIR."),
     "fetch": ("fhirconv.cli.fetch", "Download study records from ClinicalTrials.gov (API v2 JSON)."),
     "push": ("fhirconv.cli.push", "Push transaction bundles (files or directories of *.json) to a FHIR server."),
+    "report": ("fhirconv.cli.report", "Write one self-contained HTML page about a converted study."),
     "validate": ("fhirconv.cli.validate", "Validate FHIR JSON: a Bundle, a resource, NDJSON, or directories of them."),
     "verify": (
         "fhirconv.cli.push",

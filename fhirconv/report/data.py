@@ -1,0 +1,251 @@
+"""What the report shows, read from FHIR resources (R4 or R5, our own output): plain dicts and counts, no HTML."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+Resource = dict[str, Any]
+NO_ARM = "(no arm)"
+
+
+def text_of(concept: Any) -> str:
+    """A CodeableConcept (or a list of them) as words: its text, else the first display or code."""
+    if isinstance(concept, list):
+        return "; ".join(t for t in (text_of(c) for c in concept) if t)
+    if not isinstance(concept, dict):
+        return ""
+    if concept.get("text"):
+        return str(concept["text"])
+    for coding in concept.get("coding") or []:
+        if coding.get("display") or coding.get("code"):
+            return str(coding.get("display") or coding.get("code"))
+    return ""
+
+
+def _ext(resource: Resource, suffix: str) -> Any:
+    for e in resource.get("extension") or []:
+        if str(e.get("url", "")).endswith(suffix):
+            return e
+    return None
+
+
+def _day(text: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(text)[:10])
+    except ValueError:
+        return None
+
+
+@dataclass
+class Study:
+    title: str = ""
+    identifiers: list[tuple[str, str]] = field(default_factory=list)
+    status: str = ""
+    phase: str = ""
+    design: list[str] = field(default_factory=list)
+    conditions: list[str] = field(default_factory=list)
+    start: str = ""
+    end: str = ""
+    arms: list[dict[str, str]] = field(default_factory=list)  # name, type, description, interventions
+    eligibility: list[tuple[str, str]] = field(default_factory=list)
+    outcomes: list[dict[str, str]] = field(default_factory=list)  # kind, name, description
+    sponsor: str = ""
+    sites: list[dict[str, str]] = field(default_factory=list)  # name, city, country
+    arm_by_link: dict[str, str] = field(default_factory=dict)  # R5 comparisonGroup.linkId -> name
+
+
+@dataclass
+class Content:
+    """Everything the page needs, gathered once."""
+
+    counts: Counter[str] = field(default_factory=Counter)  # resources per type
+    study: Study | None = None
+    subjects: list[dict[str, Any]] = field(default_factory=list)  # key, arm, status, reason, start
+    events: list[dict[str, Any]] = field(default_factory=list)  # subject, arm, term, soc, grade, serious, related
+    # subject, arm, kind, test, unit, day, value, low, high, out
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def arms(self) -> list[str]:
+        names = [a["name"] for a in self.study.arms] if self.study else []
+        extra = sorted({s["arm"] for s in self.subjects} - set(names))
+        return [n for n in names if any(s["arm"] == n for s in self.subjects)] + extra
+
+    def participants_by_arm(self) -> Counter[str]:
+        return Counter(s["arm"] for s in self.subjects)
+
+
+def gather(resources: list[Resource]) -> Content:
+    content = Content()
+    by_url: dict[str, Resource] = {}
+    for r in resources:
+        content.counts[r["resourceType"]] += 1
+        for key in (r.get("_fullUrl"), f"{r['resourceType']}/{r['id']}" if r.get("id") else None):
+            if key:
+                by_url[key] = r
+    studies = [r for r in resources if r["resourceType"] == "ResearchStudy"]
+    if studies:
+        content.study = _study(studies[0], by_url)
+    arm_by_link = content.study.arm_by_link if content.study else {}
+    subject_of: dict[str, dict[str, Any]] = {}  # Patient reference -> subject row
+    for r in resources:
+        if r["resourceType"] == "ResearchSubject":
+            row = _subject(r, arm_by_link)
+            content.subjects.append(row)
+            patient = (r.get("individual") or r.get("subject") or {}).get("reference")
+            if patient:
+                subject_of[patient] = row
+    for r in resources:
+        rtype = r["resourceType"]
+        who = subject_of.get((r.get("subject") or {}).get("reference", ""))
+        if rtype == "AdverseEvent":
+            content.events.append(_event(r, who))
+        elif rtype == "Observation" and who is not None:
+            result = _result(r, who)
+            if result is not None:
+                content.results.append(result)
+    return content
+
+
+def _study(r: Resource, by_url: dict[str, Resource]) -> Study:
+    s = Study(title=r.get("title", ""), status=r.get("status", ""), phase=text_of(r.get("phase")))
+    for i in r.get("identifier") or []:
+        nct = "clinicaltrials.gov" in i.get("system", "")
+        label = text_of(i.get("type")) or ("NCT ID" if nct else i.get("use", ""))
+        s.identifiers.append((label, i.get("value", "")))
+    for p in r.get("progressStatus") or []:  # R5: the recruitment state lives here, status is publication
+        if p.get("state"):
+            s.status = f"{text_of(p['state'])} (record {r.get('status', '')})"
+    s.design = [text_of(c) for c in (r.get("category") or []) + (r.get("studyDesign") or [])]
+    s.design += [f"Purpose: {text_of(r['primaryPurposeType'])}"] if r.get("primaryPurposeType") else []
+    s.conditions = [text_of(c) for c in r.get("condition") or []]
+    period = r.get("period") or {}
+    s.start, s.end = period.get("start", ""), period.get("end", "")
+    contained = {f"#{c.get('id')}": c for c in r.get("contained") or []}
+    for arm in r.get("arm") or []:  # R4
+        desc, _, links = (arm.get("description") or "").partition("\n\nInterventions: ")
+        s.arms.append({"name": arm.get("name", ""), "type": text_of(arm.get("type")), "description": desc,
+                       "interventions": links})
+    for arm in r.get("comparisonGroup") or []:  # R5
+        exposures = [x.get("display") or contained.get(x.get("reference", ""), {}).get("title", "")
+                     for x in arm.get("intendedExposure") or []]
+        s.arms.append({"name": arm.get("name", ""), "type": text_of(arm.get("type")),
+                       "description": arm.get("description", ""), "interventions": "; ".join(exposures)})
+        if arm.get("linkId"):
+            s.arm_by_link[arm["linkId"]] = arm.get("name", "")
+    for o in r.get("objective") or []:  # R4
+        s.outcomes.append({"kind": text_of(o.get("type")), "name": o.get("name", ""), "description": ""})
+    for o in r.get("outcomeMeasure") or []:  # R5
+        s.outcomes.append({"kind": text_of(o.get("type")), "name": o.get("name", ""),
+                           "description": o.get("description", "")})
+    sponsor = r.get("sponsor") or {}
+    s.sponsor = sponsor.get("display", "")
+    for party in r.get("associatedParty") or []:  # R5
+        if "sponsor" in text_of(party.get("role")).lower() and not s.sponsor:
+            s.sponsor = party.get("name") or (party.get("party") or {}).get("display", "")
+    for ref in r.get("site") or []:
+        loc = by_url.get(ref.get("reference", ""), {})
+        address = loc.get("address") or {}
+        s.sites.append({"name": loc.get("name") or ref.get("display", ""), "city": address.get("city", ""),
+                        "country": address.get("country", "(not given)")})
+    eligibility = (r.get("enrollment") or [{}])[0].get("reference") or ((r.get("recruitment") or {}).get(
+        "eligibility") or {}).get("reference")
+    group = by_url.get(eligibility or "", {})
+    for c in group.get("characteristic") or []:
+        value = text_of(c.get("valueCodeableConcept"))
+        if "valueRange" in c:
+            low, high = (c["valueRange"].get(k, {}) for k in ("low", "high"))
+            value = f"{low.get('value', '')}–{high.get('value', '')} {low.get('unit') or high.get('unit') or ''}"
+        elif "valueBoolean" in c:
+            value = "yes" if c["valueBoolean"] else "no"
+        s.eligibility.append((text_of(c.get("code")), value + (" (exclusion)" if c.get("exclude") else "")))
+    return s
+
+
+def _subject(r: Resource, arm_by_link: dict[str, str]) -> dict[str, Any]:
+    arm = r.get("actualArm") or r.get("assignedArm")
+    if arm is None:
+        link = r.get("actualComparisonGroup") or r.get("assignedComparisonGroup")
+        arm = arm_by_link.get(link, link) if link else None
+    status, reason = r.get("status", ""), ""
+    progress = r.get("progress") or []
+    if progress:  # R5: the last state and its reason (the DS disposition)
+        status = text_of(progress[-1].get("subjectState")) or status
+        reason = text_of(progress[-1].get("reason"))
+    key = next((i.get("value") for i in r.get("identifier") or []), "")
+    return {"key": key, "arm": arm or NO_ARM, "status": status or "unknown", "reason": reason,
+            "start": _day((r.get("period") or {}).get("start"))}
+
+
+_GRADE = "ae-grade"
+
+
+def _event(r: Resource, who: dict[str, Any] | None) -> dict[str, Any]:
+    grade_ext = _ext(r, _GRADE)
+    grade = text_of(grade_ext.get("valueCodeableConcept")) if grade_ext else ""
+    related = ""
+    for suspect in r.get("suspectEntity") or []:
+        causality = suspect.get("causality") or []
+        for c in causality if isinstance(causality, list) else [causality]:  # R4 a list, R5 one
+            related = text_of(c.get("assessment") or c.get("entityRelatedness")) or related
+    category = text_of(r.get("category"))
+    soc_ext = _ext(r, "body-system") or _ext(r, "soc")
+    soc = text_of(soc_ext.get("valueCodeableConcept")) if soc_ext else category
+    term = text_of(r.get("event") or r.get("code"))
+    return {"subject": who["key"] if who else "", "arm": who["arm"] if who else NO_ARM, "term": term or "(no term)",
+            "soc": soc or "(not given)", "grade": grade or text_of(r.get("severity")) or "(not given)",
+            "serious": text_of(r.get("seriousness")) or "(not given)", "related": related or "(not given)"}
+
+
+def _result(r: Resource, who: dict[str, Any]) -> dict[str, Any] | None:
+    quantity = r.get("valueQuantity")
+    when = _day(r.get("effectiveDateTime") or (r.get("effectivePeriod") or {}).get("start"))
+    if not quantity or quantity.get("value") is None or when is None:
+        return None
+    kinds = [c.get("code") for cat in r.get("category") or [] for c in cat.get("coding") or []]
+    kind = "vital-signs" if "vital-signs" in kinds else "laboratory" if "laboratory" in kinds else None
+    if kind is None:
+        return None
+    ranges = r.get("referenceRange") or [{}]
+    low, high = (ranges[0].get(k, {}).get("value") for k in ("low", "high"))
+    value = float(quantity["value"])
+    flags = {c.get("code") for i in r.get("interpretation") or [] for c in i.get("coding") or []}
+    out = bool(flags & {"H", "L", "HH", "LL", "A", "AA"}) or (low is not None and value < low) or (
+        high is not None and value > high)
+    start = who["start"] or when
+    return {"subject": who["key"], "arm": who["arm"], "kind": kind, "test": text_of(r.get("code")),
+            "unit": quantity.get("unit", ""), "day": (when - start).days, "value": value, "low": low,
+            "high": high, "out": out}
+
+
+def visit_of(day: int) -> int:
+    """Study days grouped into visits: day 0, then weeks (days 1–7 → 7, 8–14 → 14, …): sampling days differ
+    by a day or two between participants, and a median over one participant says nothing."""
+    return 0 if day <= 0 else ((day + 6) // 7) * 7
+
+
+def summarise(results: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per (kind, test): per arm and visit the n, median, quartiles; the median reference range; out-of-range share."""
+    tests: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in results:
+        tests[(row["kind"], row["test"])].append(row)
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for key, rows in sorted(tests.items()):
+        cells: dict[tuple[str, int], list[float]] = defaultdict(list)
+        for row in rows:
+            cells[(row["arm"], visit_of(row["day"]))].append(row["value"])
+        series = []
+        for (arm, visit), values in sorted(cells.items()):
+            q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
+            series.append({"arm": arm, "visit": visit, "n": len(values), "median": statistics.median(values),
+                           "q1": q[0], "q3": q[2]})
+        lows = [r["low"] for r in rows if r["low"] is not None]
+        highs = [r["high"] for r in rows if r["high"] is not None]
+        out[key] = {"unit": rows[0]["unit"], "n": len(rows), "series": series,
+                    "low": statistics.median(lows) if lows else None,
+                    "high": statistics.median(highs) if highs else None,
+                    "out": sum(r["out"] for r in rows)}
+    return out

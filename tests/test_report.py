@@ -1,0 +1,165 @@
+"""`fhirconv report`: the page's tables hold the counts of the data, it is self-contained, and it renders in
+headless Chromium with every chart drawn and no console error (a screenshot is kept as a test artefact)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from fhirconv.cli import main
+
+ROOT = Path(__file__).parent.parent
+EXAMPLE = ROOT / "examples" / "NCT04382547"
+ARTEFACTS = ROOT / "tests" / "artefacts"  # kept by CI: the screenshots of the rendered pages
+
+
+class Tables(HTMLParser):
+    """Every <table data-table=NAME> as rows of cell texts; every chart element by name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.charts: list[str] = []
+        self.svgs = 0
+        self._table: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table":
+            self._table = a.get("data-table") or ""
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table is not None:
+            self.tables[self._table].append([])
+        elif tag in ("td", "th") and self._table is not None:
+            self._cell = []
+        elif "data-chart" in a:
+            self.charts.append(a["data-chart"] or "")
+        if tag == "svg":
+            self.svgs += 1
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self._table is not None:
+            self.tables[self._table][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+
+def _resources(path: Path) -> list[dict[str, Any]]:
+    return [e["resource"] for e in json.loads(path.read_text(encoding="utf-8"))["entry"]]
+
+
+@pytest.fixture(scope="module", params=["R4", "R5"])
+def page(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path]:
+    source = EXAMPLE / f"NCT04382547.{request.param}.json"
+    out = tmp_path_factory.mktemp("report") / f"report.{request.param}.html"
+    result = CliRunner().invoke(main, ["report", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return request.param, source, out
+
+
+def test_the_tables_hold_the_counts_of_the_data(page: tuple[str, Path, Path]) -> None:
+    version, source, out = page
+    resources = _resources(source)
+    parsed = Tables()
+    parsed.feed(out.read_text(encoding="utf-8"))
+    tables = parsed.tables
+    # Resources per type.
+    counts = Counter(r["resourceType"] for r in resources)
+    assert {row[0]: int(row[1].replace(",", "")) for row in tables["resources"][1:-1]} == counts
+    # Enrolment by arm: ResearchSubjects per arm (R4 actualArm; R5 the comparison group's linkId).
+    study = next(r for r in resources if r["resourceType"] == "ResearchStudy")
+    names = {g["linkId"]: g["name"] for g in study.get("comparisonGroup", [])}
+    subjects = [r for r in resources if r["resourceType"] == "ResearchSubject"]
+    by_arm = Counter(r.get("actualArm") or names[r["actualComparisonGroup"]] for r in subjects)
+    assert {row[0]: int(row[1]) for row in tables["enrolment"][1:-1]} == by_arm
+    assert tables["enrolment"][-1][:2] == ["all", str(len(subjects))]
+    # Adverse events by term: events and participants per arm.
+    arm_of = {}
+    for r in subjects:
+        patient = (r.get("individual") or r.get("subject"))["reference"]
+        arm_of[patient] = r.get("actualArm") or names[r["actualComparisonGroup"]]
+    events = [r for r in resources if r["resourceType"] == "AdverseEvent"]
+    header, *rows = tables["ae-term"]
+    arms = [h.removeprefix("events (").removesuffix(")") for h in header if h.startswith("events (")]
+    for row in rows:
+        term = row[0]
+        for i, arm in enumerate(arms):
+            hit = [e for e in events if (e.get("event") or e.get("code"))["text"] == term
+                   and arm_of[e["subject"]["reference"]] == arm]
+            assert int(row[1 + 3 * i]) == len(hit), (version, term, arm)
+            people = {e["subject"]["reference"] for e in hit}
+            assert int(row[2 + 3 * i]) == len(people)
+            assert row[3 + 3 * i] == f"{100 * len(people) / by_arm[arm]:.1f}%"
+    # Laboratory: results per test and the out-of-range count (interpretation H/L).
+    lab = [r for r in resources if r["resourceType"] == "Observation" and "valueQuantity" in r
+           and any(c.get("code") == "laboratory" for cat in r["category"] for c in cat.get("coding", []))]
+    per_test = Counter(r["code"]["text"] for r in lab)
+    high_low = Counter(r["code"]["text"] for r in lab
+                       if {c["code"] for i in r.get("interpretation", []) for c in i["coding"]} & {"H", "L"})
+    overview = {row[0]: (int(row[2]), int(row[3])) for row in tables["laboratory-overview"][1:]}
+    assert overview == {t: (n, high_low[t]) for t, n in per_test.items()}
+
+
+def test_the_page_is_self_contained_and_every_chart_has_its_table(page: tuple[str, Path, Path]) -> None:
+    _, _, out = page
+    html = out.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing fetched from a network
+    assert "<script" not in html  # tables and charts need no JavaScript
+    parsed = Tables()
+    parsed.feed(html)
+    charts = [c for c in parsed.charts if c != "flow"]
+    assert charts
+    assert "enrolment" in charts
+    assert "ae-term" in charts
+    for chart in charts:
+        assert chart in parsed.tables, f"chart {chart} has no data table"
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    return found
+
+
+def test_the_page_renders_in_headless_chromium(page: tuple[str, Path, Path], tmp_path: Path) -> None:
+    version, _, out = page
+    browser = _chromium()
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True,
+                         timeout=180, check=False)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
+    assert console == [], console
+    parsed = Tables()
+    parsed.feed(dom.stdout)
+    source = Tables()
+    source.feed(out.read_text(encoding="utf-8"))
+    # The browser built every chart's SVG and every table the page holds, with the same numbers.
+    assert parsed.svgs == source.svgs > 5
+    assert parsed.tables == source.tables
+    for section in ("study", "enrolment", "flow", "adverse-events", "results", "conversion"):
+        assert f'id="{section}"' in dom.stdout
+    ARTEFACTS.mkdir(exist_ok=True)
+    shot = ARTEFACTS / f"report.{version}.png"
+    shot.unlink(missing_ok=True)
+    done = subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1300,2400", out.as_uri()],
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert shot.stat().st_size > 50_000  # a drawn page, not a blank one
