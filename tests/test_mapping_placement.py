@@ -8,7 +8,19 @@ import pytest
 
 from fhirconv.mapping import map_study, xver
 from fhirconv.mapping.check import check_models
-from fhirconv.model.study import DateInfo, Mesh, Official, Reference, Study, StudyRecord
+from fhirconv.model.study import (
+    Contact,
+    DateInfo,
+    Location,
+    Mesh,
+    Official,
+    Org,
+    Outcome,
+    Reference,
+    ResponsibleParty,
+    Study,
+    StudyRecord,
+)
 from fhirconv.readers.ctgov_xml import read_xml
 from fhirconv.readers.normalize import mesh_id
 from fhirconv.versions import FhirVersion
@@ -116,3 +128,53 @@ def test_legacy_xml_browse_terms_are_read_and_placed() -> None:
         # XML gives MeSH terms without their UIs: the words are kept, uncoded.
         assert rs["condition"] == [{"text": "Depression"}]
         assert rs["keyword"] == [{"text": "Mood Disorders"}, {"text": "Serotonin Uptake Inhibitors"}]
+
+
+# --- R4 parity: what R5 has an element for is an extension of the cross-version shape in R4 -------------
+
+
+def _parity_study() -> Study:
+    return Study(
+        "NCT01234567", brief_title="Aspirin for Headache", official_title="A Trial of Aspirin", acronym="ASPIRE",
+        overall_status="RECRUITING", primary_completion_date=DateInfo("2026-05", "ESTIMATED"),
+        lead_sponsor=Org("Acme Pharma", "INDUSTRY"), collaborators=[Org("NINDS", "NIH")],
+        responsible_party=ResponsibleParty("PRINCIPAL_INVESTIGATOR", "Ann Lee", "Professor", "Acme University"),
+        outcomes=[Outcome("primary", "Pain score", "VAS 0-100", "2 hours")],
+        locations=[Location("Acme Hospital", None, "Boston", None, None, "United States",
+                            [Contact("Dan Site", "CONTACT", "555-0200", None, "dan@example.org")])])
+
+
+def test_r4_carries_labels_collaborators_responsible_investigator_and_outcome_descriptions() -> None:
+    items = map_study(_parity_study(), R4)
+    check_models(items, R4)
+    rs = next(i.resource for i in items if i.resource["resourceType"] == "ResearchStudy")
+    assert _ext(rs, "ResearchStudy.label") == [
+        [{"url": "type", "valueCodeableConcept": {"text": "Official title"}},
+         {"url": "value", "valueString": "A Trial of Aspirin"}],
+        [{"url": "type", "valueCodeableConcept": {"text": "Acronym"}}, {"url": "value", "valueString": "ASPIRE"}]]
+    parties = _ext(rs, "ResearchStudy.associatedParty")
+    collaborator, investigator = parties
+    assert collaborator[0] == {"url": "name", "valueString": "NINDS"}
+    assert collaborator[1] == {"url": "role", "valueCodeableConcept": {"text": "Collaborator"}}
+    assert collaborator[-1]["valueReference"]["display"] == "NINDS"
+    # the collaborator's Organization is in the output, so the reference resolves
+    orgs = [i.resource["name"] for i in items if i.resource["resourceType"] == "Organization"]
+    assert orgs == ["Acme Pharma", "NINDS"]
+    assert investigator[0] == {"url": "name", "valueString": "Ann Lee, Professor"}
+    assert investigator[2] == {"url": "party", "valueReference": {"display": "Acme University"}}
+    (measure,) = _ext(rs, "ResearchStudy.outcomeMeasure")
+    assert measure[0] == {"url": "name", "valueString": "Pain score"}
+    assert measure[2] == {"url": "description", "valueMarkdown": "VAS 0-100\n\nTime frame: 2 hours"}
+    progress = {p[0]["valueCodeableConcept"]["text"]: p[1:] for p in _ext(rs, "ResearchStudy.progressStatus")}
+    assert progress["Primary completion"] == [{"url": "actual", "valueBoolean": False},
+                                              {"url": "period", "valuePeriod": {"end": "2026-05"}}]
+
+
+def test_r4_site_contacts_keep_their_names() -> None:
+    items = map_study(_parity_study(), R4)
+    (loc,) = [i.resource for i in items if i.resource["resourceType"] == "Location"]
+    assert loc["telecom"] == [{"system": "phone", "value": "555-0200"}, {"system": "email", "value": "dan@example.org"}]
+    assert loc["extension"] == [{"url": xver.url("Location.contact"), "extension": [
+        {"url": "name", "valueHumanName": {"text": "Dan Site"}},
+        {"url": "telecom", "valueContactPoint": {"system": "phone", "value": "555-0200"}},
+        {"url": "telecom", "valueContactPoint": {"system": "email", "value": "dan@example.org"}}]}]

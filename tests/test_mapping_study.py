@@ -170,7 +170,9 @@ def test_site_keys_are_stable_when_other_sites_come_and_go() -> None:
 
 def test_r4_resources_and_order() -> None:
     items = map_study(full_study(), R4)
-    assert [i.resource_type for i in items] == ["Group", "Organization", "Location", "Location", "ResearchStudy"]
+    # the lead sponsor, then the collaborator (an associatedParty extension references it)
+    assert [i.resource_type for i in items] == ["Group", "Organization", "Location", "Location", "Organization",
+                                                "ResearchStudy"]
     rs = items[-1]
     assert (rs.system, rs.value) == (CTGOV_SYSTEM, "NCT01234567")
     check_models(items, R4)
@@ -264,7 +266,8 @@ def test_r4_arms_objectives_description_artifacts() -> None:
 def test_r4_sponsor_investigator_contacts_sites() -> None:
     items = map_study(full_study(), R4)
     rs = _study(items)
-    (org,) = _by_type(items, "Organization")
+    org, collaborator = _by_type(items, "Organization")
+    assert collaborator["name"] == "National Institute of Neurological Disorders and Stroke (NINDS)"
     assert org == {
         "resourceType": "Organization",
         "identifier": [{"system": ORGANIZATION_SYSTEM, "value": "Acme Pharma"}],
@@ -280,7 +283,8 @@ def test_r4_sponsor_investigator_contacts_sites() -> None:
         {"name": "Cat Poe", "telecom": [{"system": "phone", "value": "555-0100 ext. 12"},
                                         {"system": "email", "value": "cat@example.org"}]},
     ]
-    assert rs["extension"][0] == {"url": xver.url("ResearchStudy.associatedParty"), "extension": [
+    parties = [e for e in rs["extension"] if e["url"] == xver.url("ResearchStudy.associatedParty")]
+    assert parties[0] == {"url": xver.url("ResearchStudy.associatedParty"), "extension": [
         {"url": "name", "valueString": "Bob Roe"},
         {"url": "role", "valueCodeableConcept": {
             "coding": [{"system": "http://hl7.org/fhir/research-study-party-role", "code": "study-chair",
@@ -288,6 +292,11 @@ def test_r4_sponsor_investigator_contacts_sites() -> None:
     locs = _by_type(items, "Location")
     assert locs[0] == {
         "resourceType": "Location",
+        # R4 Location has no contact names: R5 Location.contact as an extension keeps them.
+        "extension": [{"url": xver.url("Location.contact"), "extension": [
+            {"url": "name", "valueHumanName": {"text": "Dan Site"}},
+            {"url": "telecom", "valueContactPoint": {"system": "phone", "value": "555-0200"}},
+            {"url": "telecom", "valueContactPoint": {"system": "email", "value": "dan@example.org"}}]}],
         "identifier": [{"system": SITE_SYSTEM,
                         "value": "NCT01234567/Acme Hospital, Boston, Massachusetts, 02115, United States"}],
         "description": "Recruitment status: Recruiting",

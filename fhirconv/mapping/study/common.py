@@ -353,6 +353,17 @@ def location(study: Study, loc: Location, key: tuple[str, str], version: FhirVer
         tel = [t for c in loc.contacts for t in telecom(c)]
         if tel:
             res["telecom"] = tel
+        # R4 Location has no contact names: each named contact is R5 Location.contact (name, telecom).
+        named = []
+        for c in loc.contacts:
+            cname = clean(c.name)
+            if cname:
+                parts: list[tuple[str, str, Any]] = [("name", "HumanName", {"text": cname})]
+                parts += [("telecom", "ContactPoint", t) for t in telecom(c)]
+                named.append(xver.complex_("Location.contact", parts))
+        if named:
+            rest = {k: v for k, v in res.items() if k != "resourceType"}
+            res = {"resourceType": "Location", "extension": named} | rest
     else:
         contacts = []
         for c in loc.contacts:

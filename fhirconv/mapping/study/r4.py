@@ -165,7 +165,8 @@ def map_study_r4(study: Study) -> list[Keyed]:
     if objectives:
         rs["objective"] = objectives
 
-    extensions = parties + [_progress_extension(p) for p in common.progress_status(study, V)]
+    extensions = (_labels(study, title) + parties + _sponsor_parties(study, items)
+                  + [_progress_extension(p) for p in common.progress_status(study, V)] + _outcome_measures(study))
     if extensions:
         rs["extension"] = extensions
     system, value = keys.study_key(study.nct_id)
@@ -194,6 +195,67 @@ def _officials(study: Study) -> tuple[str | None, list[dict[str, Any]]]:
             parts.append(("party", "Reference", {"display": affiliation}))
         parties.append(xver.complex_("ResearchStudy.associatedParty", parts))
     return pi_name, parties
+
+
+def _labels(study: Study, title: str | None) -> list[dict[str, Any]]:
+    """R5 `label` (official title when it is not the title, acronym). R4 has no title-type code system, so
+    the kind of title is in words."""
+    out = []
+    official, acronym = common.clean(study.official_title), common.clean(study.acronym)
+    for kind, value in (("Official title", official if official != title else None), ("Acronym", acronym)):
+        if value:
+            out.append(xver.complex_("ResearchStudy.label", [("type", "CodeableConcept", {"text": kind}),
+                                                              ("value", "String", value)]))
+    return out
+
+
+def _sponsor_parties(study: Study, items: list[Keyed]) -> list[dict[str, Any]]:
+    """Collaborators (with their Organizations, added to `items`) and the responsible investigator, as R5
+    `associatedParty`: R4 has one `sponsor` only."""
+    out = []
+    for org in study.collaborators:
+        item = common.organization(org)
+        if item is None:
+            continue
+        if all(i.value != item.value or i.system != item.system for i in items):
+            items.append(item)
+        parts: list[tuple[str, str, Any]] = [("name", "String", item.resource["name"]),
+                                             ("role", "CodeableConcept", {"text": "Collaborator"})]
+        if org.cls:
+            parts.append(("classifier", "CodeableConcept",
+                          concept("ctgov-agency-class", org.cls, field="sponsorCollaboratorsModule.class")))
+        parts.append(("party", "Reference", common.org_reference(item)))
+        out.append(xver.complex_("ResearchStudy.associatedParty", parts))
+    rp = study.responsible_party
+    rp_name = common.clean(rp.investigator_name) if rp else None
+    if rp and rp.type and rp.type != "SPONSOR" and rp_name:
+        title = common.clean(rp.investigator_title)
+        role = concept("ctgov-responsible-party-type", rp.type,
+                       field="sponsorCollaboratorsModule.responsibleParty.type", label="Responsible party")
+        parts = [("name", "String", rp_name + (f", {title}" if title else "")), ("role", "CodeableConcept", role)]
+        affiliation = common.clean(rp.investigator_affiliation)
+        if affiliation:
+            parts.append(("party", "Reference", {"display": affiliation}))
+        out.append(xver.complex_("ResearchStudy.associatedParty", parts))
+    return out
+
+
+def _outcome_measures(study: Study) -> list[dict[str, Any]]:
+    """R5 `outcomeMeasure` (name, type, description with the time frame): R4 `objective` has no description."""
+    out = []
+    for o in study.outcomes:
+        measure = common.clean(o.measure)
+        if not measure:
+            continue
+        parts: list[tuple[str, str, Any]] = [
+            ("name", "String", measure),
+            ("type", "CodeableConcept", concept("ctgov-outcome-kind", o.kind, field="outcomesModule"))]
+        frame = common.clean(o.time_frame)
+        desc = common.markdown(o.description, f"Time frame: {frame}" if frame else None)
+        if desc:
+            parts.append(("description", "Markdown", desc))
+        out.append(xver.complex_("ResearchStudy.outcomeMeasure", parts))
+    return out
 
 
 def _progress_extension(entry: dict[str, Any]) -> dict[str, Any]:
