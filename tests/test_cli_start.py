@@ -43,7 +43,9 @@ def test_help_and_version_import_no_sub_command_and_answer_in_well_under_a_secon
         assert name in done.stdout
     out, elapsed = _run("--version")
     assert out.strip() == "fhirconv, version 0.1.0"
-    assert elapsed < 0.8  # measured ~0.1 s on the project machine (2 cores, shared)
+    # Measured 0.1-0.2 s on the project machine; the bound leaves room for a loaded CI machine, the import
+    # check above is what keeps it fast.
+    assert elapsed < 2.0
 
 
 def test_shell_completion_as_the_readme_documents_it() -> None:

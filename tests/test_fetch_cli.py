@@ -102,7 +102,7 @@ def test_progress_bar_on_request(ctgov: CtgovServer, cache: Path, tmp_path: Path
     result = run(ctgov, cache, "fetch", "--query", "query.cond=brain", "--progress", "-o", str(tmp_path))
     assert result.exit_code == 0, result.output
     # Off a terminal --progress prints a line every few seconds and a last one: count, rate, time.
-    [line] = [x for x in result.stderr.splitlines() if x.startswith("fetching studies")]
+    line = [x for x in result.stderr.splitlines() if x.startswith("fetching studies")][-1]
     assert line.startswith("fetching studies: 2/2 studies (100%), "), line  # the 2 brain studies
     assert line.endswith(" s")
     silent = run(ctgov, cache, "fetch", "--query", "query.cond=brain", "--progress", "-q", "-o", str(tmp_path))

@@ -163,3 +163,17 @@ def test_the_page_renders_in_headless_chromium(page: tuple[str, Path, Path], tmp
                           capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert shot.stat().st_size > 50_000  # a drawn page, not a blank one
+
+
+def test_unusable_input_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    missing = CliRunner().invoke(main, ["report", str(tmp_path / "nothing.json"), "-o", str(tmp_path / "r.html")])
+    assert missing.exit_code == 2
+    assert "no such file or directory" in missing.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text("{", encoding="utf-8")
+    result = CliRunner().invoke(main, ["report", str(broken), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 2
+    assert "broken.json" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "r.html").exists()  # nothing half-written
+    assert CliRunner().invoke(main, ["report"]).exit_code == 2
