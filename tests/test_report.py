@@ -177,3 +177,13 @@ def test_unusable_input_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None
     assert "Traceback" not in result.output
     assert not (tmp_path / "r.html").exists()  # nothing half-written
     assert CliRunner().invoke(main, ["report"]).exit_code == 2
+
+
+def test_the_conversion_report_lists_what_is_not_carried_over_from_the_mapping_table(
+    page: tuple[str, Path, Path],
+) -> None:
+    parsed = Tables()
+    parsed.feed(page[2].read_text(encoding="utf-8"))
+    fields = [row[0] for row in parsed.tables["not-carried"][1:]]
+    assert "hasResults, resultsSection" in fields  # the field table's own row in mappings/README.md
+    assert all(row[2] for row in parsed.tables["not-carried"][1:])  # each with its reason
