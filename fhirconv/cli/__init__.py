@@ -89,8 +89,10 @@ def main(ctx: click.Context, traceback: bool) -> None:
 
 
 def run() -> None:
-    """Console-script entry point."""
-    main(prog_name="fhirconv")
+    """Console-script entry point (kept for callers of fhirconv.cli:run; the script uses fhirconv.entry)."""
+    from fhirconv.entry import run as guarded
+
+    guarded()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import glob
 import hashlib
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -75,27 +78,65 @@ def atomic_writer(path: str | Path) -> Iterator[TextIO]:
         with stream:
             yield stream
         return
+    if target.exists() and (not target.stat().st_mode & stat.S_IWUSR or not os.access(target, os.W_OK)):
+        # Renaming over it would succeed (only the folder's permission counts) and drop its mode: a
+        # read-only file, reached directly or through a symlink, is refused (also for root, who may write
+        # anything: the missing write bit is the owner's statement).
+        raise UsageError(f"cannot write {path}: {target} is read-only",
+                         hint="make it writable (chmod u+w) if it should be replaced, or choose another -o")
+    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        _remove_stale_parts(target)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent)
     except OSError as exc:
         raise _cannot_write(path, exc) from exc
     try:
-        # mkstemp makes the file private (0600); an output file gets the usual permissions (umask applied).
-        Path(tmp).chmod(0o666 & ~_umask())
+        # mkstemp makes the file private (0600); the output keeps the mode of the file it replaces, or
+        # gets the usual permissions (umask applied).
+        Path(tmp).chmod(mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         Path(tmp).replace(target)
+    except OSError as exc:  # a full disk (ENOSPC), a quota, an I/O error: no half-written file stays
+        Path(tmp).unlink(missing_ok=True)
+        raise _cannot_write(path, exc) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def _remove_stale_parts(target: Path) -> None:
+    """Remove `.<name>.<pid>.*.part` files that a killed run (SIGKILL, power loss) left for this target.
+    The pid in the name tells a dead writer's file from that of a run still writing the same target."""
+    prefix = f".{target.name}."
+    for part in target.parent.glob(f"{glob.escape(prefix)}*.part"):
+        pid = part.name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            part.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
 def _cannot_write(path: str | Path, exc: OSError) -> UsageError:
     reason = exc.strerror or type(exc).__name__
-    return UsageError(f"cannot write {path}: {reason.lower()}", hint="check the -o path: its folder must be writable")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "free some space on that file system, or write elsewhere with -o; nothing was left half-written"
+    else:
+        hint = "check the -o path: its folder must be writable"
+    return UsageError(f"cannot write {path}: {reason.lower()}", hint=hint)
 
 
 def _umask() -> int:
