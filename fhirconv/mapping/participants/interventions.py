@@ -216,10 +216,12 @@ def _history(mh: MedicalHistory, ctx: Context, spell: _Spelling) -> Keyed:
     # is known through the subject's ResearchSubject. Clinical status only where the row says it.
     res: dict[str, Any] = {"resourceType": "Condition", "identifier": [{"system": system, "value": key}]}
     state = "active" if ongoing and not abatement else ("resolved" if abatement else None)
+    if state is None and spell.version == "R5":
+        # 1..1 in R5, whose condition-clinical (v2.0.0) has `unknown`; HAPI refuses a data-absent-reason
+        # extension in its place ("No code provided"). R4's code system has no `unknown`: left out there.
+        state = "unknown"
     if state:
         res["clinicalStatus"] = {"coding": [{"system": CONDITION_CLINICAL, "code": state}]}
-    elif spell.version == "R5":  # 1..1 in R5: absent, and saying so
-        res["clinicalStatus"] = {"extension": [{"url": DATA_ABSENT_EXT, "valueCode": "unknown"}]}
     if mh.category and mh.category.strip():
         res["category"] = [{"text": mh.category.strip()}]
     res["code"] = _meddra(mh.term, mh.decoded_term, mh.pt_code, mh.llt, mh.llt_code)
