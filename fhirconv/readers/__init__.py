@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from fhirconv.errors import FhirconvError, InputError, UsageError
+from fhirconv.errors import FhirconvError, InputError, UsageError, cut
 from fhirconv.model.study import Study, StudyRecord
 from fhirconv.readers import bulk, jsonload
 from fhirconv.readers.failure import ReadFailure
@@ -186,7 +186,7 @@ def _read_json_record(value: Any, source: str, index: int | None, check: bool) -
             return _failure(source, index, nct_id, exc)
         return StudyRecord(study=study, source=source, index=index, format="ctgov-classic")
     if isinstance(value, dict):
-        keys = ", ".join(list(value)[:5]) or "none"
+        keys = ", ".join(k if len(k) <= 40 else cut(k, 40) for k in list(value)[:5]) or "none"
         what = f"an object with keys {keys}"
     else:
         what = f"a JSON {type(value).__name__}"
