@@ -79,3 +79,11 @@ def test_path_inside_refuses_anything_but_a_plain_name(tmp_path: Path, name: str
     with pytest.raises(InputError, match="not a plain file name"):
         path_inside(tmp_path, name)
     assert path_inside(tmp_path, "NCT04382547.json") == tmp_path / "NCT04382547.json"
+
+
+def test_the_ctgov_cache_names_files_the_same_safe_way(tmp_path: Path) -> None:
+    from fhirconv.ctgov.cache import StudyCache
+
+    cache = StudyCache(tmp_path)
+    assert cache.path("NCT04382547") == tmp_path / "NCT04382547.json"
+    assert cache.path("../../etc/passwd").parent == tmp_path

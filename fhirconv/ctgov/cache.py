@@ -15,7 +15,7 @@ from typing import Any
 
 from fhirconv.ctgov.errors import CtgovBadAnswer
 from fhirconv.ctgov.ids import is_nct_id
-from fhirconv.output.files import atomic_writer
+from fhirconv.output.files import atomic_writer, study_path
 
 
 def study_nct_id(record: Any) -> str:
@@ -72,7 +72,7 @@ class StudyCache:
         self.root = root
 
     def path(self, nct_id: str) -> Path:
-        return self.root / f"{nct_id}.json"
+        return study_path(self.root, nct_id, ".json")  # the one way a data-derived name becomes a path
 
     def load(self, nct_id: str) -> CachedStudy | None:
         path = self.path(nct_id)
