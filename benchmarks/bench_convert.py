@@ -38,7 +38,6 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="fhirconv-bench-") as tmp:
         src, out = Path(tmp) / "records", Path(tmp) / "out"
         files = generate(args.corpus or corpus_dir(), args.mix, args.records, src)
-        stdlib, fast = bare_parse_dump(files)
         cmd = ["convert", str(src), "--fhir-version", args.fhir_version, "-q"]
         if args.output == "file":
             cmd += ["-o", str(out / "all.json")]
@@ -53,6 +52,7 @@ def main() -> int:
             print(f"fhirconv {' '.join(cmd)} exited {run.returncode}:\n{run.stderr[-4000:]}", file=sys.stderr)
             return 1
         resources = count_resources(out) if out.exists() else 0
+        stdlib, fast = bare_parse_dump(files)  # after the run: see distinct.run_cli
 
     n = args.records
     print(f"{n} distinct records ({args.mix} mix), FHIR {args.fhir_version}, output {args.output}"

@@ -39,11 +39,11 @@ def main() -> int:
             return 1
         bundles = sorted(out.iterdir())
         resources = count_resources(out)
-        stdlib, fast = bare_parse_dump(bundles)
         cmd = ["validate", str(out), "--fhir-version", args.fhir_version]
         if args.jobs is not None:
             cmd += ["--jobs", str(args.jobs)]
         run = run_cli(cmd)
+        stdlib, fast = bare_parse_dump(bundles)  # after the run: see distinct.run_cli
     n = len(bundles)
     print(f"{n} distinct converted records ({args.mix} mix), FHIR {args.fhir_version}, {resources} resources"
           f"{'' if args.jobs is None else f', --jobs {args.jobs}'}: fhirconv validate, exit {run.returncode}")

@@ -101,7 +101,10 @@ class Run:
 
 
 def run_cli(args: list[str]) -> Run:
-    """Run `fhirconv ARGS` in a fresh process; its own rusage (wait4), so runs do not blur each other."""
+    """Run `fhirconv ARGS` in a fresh process; its own rusage (wait4), so runs do not blur each other.
+
+    Call it while this process is small: Linux carries a process's peak RSS across fork and exec, so a
+    child started from a process holding the parsed inputs would report that process's peak as its own."""
     script = Path(sys.executable).with_name("fhirconv")  # the console script of this environment
     cmd = [str(script) if script.exists() else "fhirconv", *args]
     t0 = time.perf_counter()
