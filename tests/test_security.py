@@ -124,3 +124,20 @@ def test_a_password_in_the_server_url_is_never_printed() -> None:
     )
     assert result.exit_code == ExitCode.UNREACHABLE, result.output
     _assert_no_secret(result.output)
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        f"http://127.0.0.1:9/fhir?api_key={TOKEN}",
+        f"http://127.0.0.1:9/fhir#{TOKEN}",
+        f"ftp://alice:{PASSWORD}@127.0.0.1/fhir",
+        f"http://alice:{PASSWORD}@/fhir",
+    ],
+    ids=["query", "fragment", "not-http", "no-host"],
+)
+def test_a_server_url_refused_is_shown_without_its_secrets(server: str) -> None:
+    result = CliRunner().invoke(main, ["push", str(BUNDLE), "--no-validate", "--server", server])
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "--server" in result.output
+    _assert_no_secret(result.output)

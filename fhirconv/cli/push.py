@@ -113,14 +113,21 @@ def server_config(
         host = urlsplit(server).hostname
     except ValueError:  # e.g. an unclosed IPv6 bracket
         host = None
+    shown = _shown(server)
     if not host:
-        raise UsageError(f"--server {server!r} has no host", hint="e.g. --server https://hapi.fhir.org/baseR4")
+        raise UsageError(f"--server {shown!r} has no host", hint="e.g. --server https://hapi.fhir.org/baseR4")
     if not server.startswith(("http://", "https://")):
         raise UsageError(
-            f"--server {server!r} is not an http(s) URL", hint="e.g. --server https://hapi.fhir.org/baseR4"
+            f"--server {shown!r} is not an http(s) URL", hint="e.g. --server https://hapi.fhir.org/baseR4"
         )
     basic = None
     parts = urlsplit(server)
+    if parts.query or parts.fragment:
+        # A FHIR base URL has neither, and a query string is where people put API keys: refused, never echoed.
+        raise UsageError(
+            f"--server {shown!r} has a query string or fragment (not shown); a FHIR base URL has none",
+            hint="give a token with --token or FHIRCONV_TOKEN",
+        )
     if parts.username is not None:
         # user:password@ in the URL: take it as HTTP basic and keep it out of the URL, which messages print.
         if basic_user:
@@ -268,3 +275,13 @@ def _exit(code: ExitCode) -> None:
 
 
 COMMANDS: list[click.Command] = [push, verify]
+
+
+def _shown(server: str) -> str:
+    """The --server URL as messages may print it: without user:password and without query or fragment."""
+    try:
+        parts = urlsplit(server)
+        netloc = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    except ValueError:
+        return "(unparsable URL)"
