@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 
@@ -22,6 +23,10 @@ def guarded(body: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted: no partial output file is left; run the same command again to finish\n")
         sys.exit(130)
+    finally:
+        # The run is over (its output complete or cleaned up): a Ctrl-C now would only kill the interpreter's
+        # shutdown by signal and hide the run's exit status, so it is ignored.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run() -> None:

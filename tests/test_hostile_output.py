@@ -111,3 +111,23 @@ def test_ctrl_c_early_in_a_run_is_a_short_message_and_exit_130(tmp_path: Path, d
     assert "Traceback" not in err
     assert err.startswith("interrupted:"), err
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_ctrl_c_after_the_run_has_ended_keeps_its_exit_status() -> None:
+    # The run is over and the interpreter is shutting down (an exit handler stands in for a slow shutdown): a
+    # Ctrl-C there must not turn a finished run into "killed by SIGINT".
+    script = (
+        "import atexit, sys, time\n"
+        "import fhirconv.entry as e\n"
+        "def slow_exit():\n"
+        "    sys.stderr.write('shutting down\\n'); sys.stderr.flush(); time.sleep(3)\n"
+        "atexit.register(slow_exit)\n"
+        "e.guarded(lambda: sys.exit(0))\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    assert child.stderr is not None
+    assert child.stderr.readline() == "shutting down\n"
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=30)
+    assert child.returncode == 0, err
+    assert "Traceback" not in err
