@@ -17,7 +17,7 @@ import requests
 from fhirconv.versions import FhirVersion
 
 SERVE = Path(__file__).resolve().parent / "hapi" / "serve"
-START_TIMEOUT = 300.0  # two JVMs starting at once on a loaded 2-core machine take ~1 minute; a cold build more
+START_TIMEOUT = 600.0  # two JVMs at once take ~1 minute on a quiet 2-core machine, and 310-320 s at load average 13-18
 ENV = {FhirVersion.R4: "FHIRCONV_TEST_SERVER", FhirVersion.R5: "FHIRCONV_TEST_SERVER_R5"}
 
 
