@@ -12,7 +12,7 @@ import click
 import orjson
 
 from fhirconv import progress
-from fhirconv.cli.params import FHIR_VERSION, console_options
+from fhirconv.cli.params import FHIR_VERSION, console_options, jobs_option
 from fhirconv.cli.push import pop_push_options, pop_server_config, push_options, server_options
 from fhirconv.ctgov import CtgovSettings, resolve_sources
 from fhirconv.ctgov.options import CACHE_HELP, ctgov_options
@@ -124,14 +124,7 @@ def _is_dir_target(output: str | None) -> bool:
     help="Write the output even if the offline validation layers find errors (they are still reported).",
 )
 @console_options(expose_quiet=True)
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="N",
-    help="Worker processes for registry records (default: all cores). The output is the same bytes for any N.",
-)
+@jobs_option(" for registry records (default: all cores). The output is the same bytes for any N.")
 @click.option(
     "--push",
     "do_push",

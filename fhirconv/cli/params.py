@@ -71,3 +71,16 @@ def console_options(*, expose_quiet: bool = False) -> Callable[[F], F]:
         )(f)
 
     return decorate
+
+
+def jobs_option(what: str) -> Callable[[F], F]:
+    """-j/--jobs N, the same on every command that fans out to worker processes; `what` says what stays the same
+    for any N (default None: the command takes all cores)."""
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help=f"Worker processes{what}",
+    )

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from fhirconv import progress
-from fhirconv.cli.params import FHIR_VERSION, console_options
+from fhirconv.cli.params import FHIR_VERSION, console_options, jobs_option
 from fhirconv.errors import ExitCode, UsageError
 from fhirconv.validation.findings import Finding
 from fhirconv.validation.report import coverage_report, operation_outcome, summary_line, text_report
@@ -47,14 +47,7 @@ __all__ = ["COMMANDS", "ensure_valid", "offline_findings", "validate"]
 @click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA certificates for --server's TLS.")
 @click.option("--insecure", is_flag=True, help="Do not verify --server's TLS certificate (says so).")
 @console_options()
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="N",
-    help="Worker processes (default: all cores); the report is the same for any N.",
-)
+@jobs_option(" (default: all cores); the report is the same for any N.")
 @click.option(
     "--show-skipped",
     is_flag=True,
