@@ -59,6 +59,10 @@ def study_path(folder: str | Path, study_id: str, suffix: str) -> Path:
     return path_inside(folder, study_file_name(study_id, suffix))
 
 
+# The .part files this process is writing now: a Ctrl-C that ends the process at once (fhirconv.entry) removes them.
+LIVE_PARTS: set[str] = set()
+
+
 @contextmanager
 def atomic_writer(path: str | Path) -> Iterator[TextIO]:
     """Open a temp file beside `path`; rename it over `path` only if the block completes.
@@ -91,6 +95,7 @@ def atomic_writer(path: str | Path) -> Iterator[TextIO]:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent)
     except OSError as exc:
         raise _cannot_write(path, exc) from exc
+    LIVE_PARTS.add(tmp)
     try:
         # mkstemp makes the file private (0600); the output keeps the mode of the file it replaces, or
         # gets the usual permissions (umask applied).
@@ -106,6 +111,8 @@ def atomic_writer(path: str | Path) -> Iterator[TextIO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        LIVE_PARTS.discard(tmp)
 
 
 def _remove_stale_parts(target: Path) -> None:
