@@ -10,6 +10,9 @@ Parts, each in its own process (so each peak-memory figure is its own), each sin
            not timed) and converted end to end like the pilot
   stage    the conversion stage alone on --rows generated records held in no file: map, validate (fast
            path), serialise, write
+  formats  the pilot through the CLI (`fhirconv convert --participants PILOT`), once to one JSON bundle
+           (-o pilot.json) and once to NDJSON (--format ndjson): wall time and peak RSS of each process
+           and their ratio (the issue's bound: the bundle within 1.5x of NDJSON in both)
 
 Validation is the fast path (fhirconv/validation/fast.py): the full fhir.resources model once per
 resource shape (Observations: per mapping plan; AdverseEvents: per generic shape), value checks per
@@ -22,7 +25,7 @@ first (cold) run includes loading the fhir.resources model classes and ConceptMa
 second shows the rate once they are loaded. Memory: the generated domain is also converted at a tenth
 of --rows, in a process of its own, and both peak RSS figures are printed: streaming means they match.
 
-    python benchmarks/bench_participants.py [--rows N] [--pilot DIR] [--version R4|R5] [--parts pilot,gen,stage]
+    python benchmarks/bench_participants.py [--rows N] [--pilot DIR] [--version R4|R5] [--parts pilot,gen,stage,formats]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import resource
 import subprocess
@@ -212,6 +216,33 @@ def stage(rows: int, version: FhirVersion, out: Path) -> None:
     )
 
 
+def cli_run(args: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one `fhirconv` CLI process: os.wait4 gives that child's own
+    rusage (RUSAGE_CHILDREN would be the largest of all children so far)."""
+    cmd = [sys.executable, "-c", "from fhirconv.entry import run; run()", *args]
+    wall0 = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - wall0
+    child.returncode = os.waitstatus_to_exitcode(status)
+    err = child.stderr.read().decode(errors="replace") if child.stderr else ""
+    if child.returncode:
+        raise SystemExit(f"{' '.join(cmd)}: exit {child.returncode}\n{err[-2000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def formats(pilot: Path, version: FhirVersion, tmp: Path) -> None:
+    common = ["convert", "--participants", str(pilot), "--fhir-version", str(version)]
+    ndjson = cli_run([*common, "--format", "ndjson", "-o", str(tmp / "pilot.ndjson")])
+    bundle = cli_run([*common, "-o", str(tmp / "pilot.json")])
+    size = (tmp / "pilot.json").stat().st_size / 1e6
+    print(
+        f"CDISC pilot via the CLI [{version}]: NDJSON {ndjson[0]:.1f} s, peak RSS {ndjson[1]:,.0f} MB; "
+        f"one JSON bundle ({size:,.0f} MB) {bundle[0]:.1f} s, peak RSS {bundle[1]:,.0f} MB; "
+        f"bundle/NDJSON time x{bundle[0] / ndjson[0]:.2f}, memory x{bundle[1] / ndjson[1]:.2f}"
+    )
+
+
 def run_part(part: str, args: argparse.Namespace, version: FhirVersion, tmp: Path) -> None:
     if part == "pilot":
         if not (args.pilot / "lb.xpt").is_file():
@@ -226,6 +257,8 @@ def run_part(part: str, args: argparse.Namespace, version: FhirVersion, tmp: Pat
         end_to_end(label, tmp / "gen", GEN_STUDY, version, tmp / "gen-out", args.report)
     elif part == "stage":
         stage(args.rows, version, tmp / "stage-out")
+    elif part == "formats":
+        formats(args.pilot, version, tmp)
 
 
 def main() -> int:

@@ -94,6 +94,15 @@ def test_pilot_lab_row_with_supplemental_qualifiers(pilot: Any) -> None:
     assert sum(len(x.extra) for x in lb) == 814
 
 
+def test_csv_numbers_are_read_as_the_source_meant_them(pilot: Any) -> None:
+    """The pilot's LB subset, exported from the XPT doubles, holds LBSTRESN 0.049999999999999996 and
+    LBSTNRHI 0.19999999999999998: read at SAS's 15 significant digits, as the XPT reader reads them."""
+    _, measurements, _ = pilot
+    baso = next(m for m in measurements if m.domain == "LB" and m.test_code == "BASO" and m.std_text == "0.05")
+    assert (baso.std_value, baso.ref_high, baso.ref_low) == (0.05, 0.2, 0.0)
+    assert repr(baso.std_value) == "0.05"
+
+
 def test_pilot_vital_signs_and_adverse_events(pilot: Any) -> None:
     _, measurements, events = pilot
     vs = [m for m in measurements if m.domain == "VS"]

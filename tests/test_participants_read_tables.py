@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from fhirconv.errors import InputError
+from fhirconv.numbers import sas_round
 from fhirconv.readers.tables import open_table, table_stem
-from fhirconv.readers.xpt import XptReader, ibm_to_float, sas_round
+from fhirconv.readers.xpt import XptReader, ibm_to_float
 
 PILOT = Path(__file__).parent / "data" / "participants" / "pilot"
 

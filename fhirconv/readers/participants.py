@@ -30,6 +30,7 @@ from fhirconv.model.participants import (
     SourceRef,
     TrialDesign,
 )
+from fhirconv.numbers import parse_number
 from fhirconv.readers.spec import BUILTIN_SPECS, REQUIRED_FIELDS, ColumnSpec, Spec, TableSpec, load_spec
 from fhirconv.readers.tables import Table, Value, domain_of, open_table, table_stem
 
@@ -86,7 +87,7 @@ def _to_float(value: Value, column: str, if_number: bool) -> float | None:
     if isinstance(value, float):
         return value
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = parse_number(value)  # type: ignore[arg-type]
     except ValueError:
         if if_number:
             return None

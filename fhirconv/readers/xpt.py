@@ -13,6 +13,7 @@ from typing import IO, Any, cast
 import numpy as np
 
 from fhirconv.errors import InputError
+from fhirconv.numbers import SAS_DIGITS, sas_round
 from fhirconv.readers.compressed import open_binary
 
 # Format reference: SAS technical note TS-140 ("The record layout of a data set in SAS transport
@@ -67,30 +68,6 @@ def ibm_column(block: Any) -> list[float | None]:
     out = values.astype(object)
     out[missing] = None
     return cast(list[float | None], out.tolist())
-
-
-# SAS keeps numbers as doubles and shows them at most at 15 significant digits (the precision a double
-# holds for every decimal); a value stored as 2.1956 comes out of the IBM transport encoding, whose
-# mantissa SAS truncates, as 2.1955999999999998. Rounded to 15 digits it is the number the source meant.
-SAS_DIGITS = 15
-
-
-def sas_round(values: list[float | None], digits: int = SAS_DIGITS) -> list[float | None]:
-    """Each number rounded to `digits` significant digits (the nearest double to that decimal); None
-    kept. Columns repeat values (lab results, visit numbers), so each distinct value is formatted once."""
-    done: dict[float, float] = {}
-    out: list[float | None] = []
-    append = out.append
-    fmt = f".{digits}g"
-    for v in values:
-        if v is None:
-            append(None)
-            continue
-        r = done.get(v)
-        if r is None:
-            r = done[v] = float(format(v, fmt))
-        append(r)
-    return out
 
 
 def ibm_to_float(raw: bytes) -> float | None:

@@ -23,6 +23,7 @@ from fhirconv.model.participants import (
     SourceRef,
 )
 from fhirconv.model.study import Study
+from fhirconv.numbers import parse_number
 from fhirconv.output.bundle import Keyed, reference
 
 # Identifier namespace for participant-level business identifiers. SDTM identifiers (USUBJID, --SEQ)
@@ -404,7 +405,7 @@ def _result(m: Measurement) -> tuple[str, Any, str | None, str]:
         unit, ucol, text = m.result_unit, cols.orresu, m.result_text
         if text is not None:
             try:
-                number = float(text)
+                number = parse_number(text)
             except ValueError:
                 number = None
     num = finite(number, m.source, cols.stresn)
