@@ -102,8 +102,8 @@ class AdverseEventRecord:
     pt_code: str | None = None  # AEPTCD
     llt: str | None = None  # AELLT
     llt_code: str | None = None  # AELLTCD
-    soc: str | None = None  # AESOC / AEBODSYS
-    soc_code: str | None = None  # AESOCCD
+    soc: str | None = None  # AESOC, else AEBODSYS (MedDRA system organ class)
+    soc_code: str | None = None  # AESOCCD, else AEBDSYCD
     start: str | None = None  # AESTDTC
     end: str | None = None  # AEENDTC
     serious: bool | None = None  # AESER

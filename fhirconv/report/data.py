@@ -183,6 +183,19 @@ def _subject(r: Resource, arm_by_link: dict[str, str]) -> dict[str, Any]:
 _GRADE = "ae-grade"
 
 
+MEDDRA = "http://terminology.hl7.org/CodeSystem/mdr"
+
+
+def organ_system(r: Resource) -> str:
+    """The event's MedDRA system organ class: the category fhirconv writes it as (a MedDRA coding, else the
+    class name as text: the CDISC pilot gives names without codes; mappings/README.md, AESOC)."""
+    categories = r.get("category") or []
+    for concept in categories:
+        if any(c.get("system") == MEDDRA for c in concept.get("coding") or []):
+            return text_of(concept)
+    return next((text_of(c) for c in categories if not c.get("coding") and c.get("text")), "")
+
+
 def _event(r: Resource, who: dict[str, Any] | None) -> dict[str, Any]:
     grade_ext = _ext(r, _GRADE)
     grade = text_of(grade_ext.get("valueCodeableConcept")) if grade_ext else ""
@@ -191,9 +204,7 @@ def _event(r: Resource, who: dict[str, Any] | None) -> dict[str, Any]:
         causality = suspect.get("causality") or []
         for c in causality if isinstance(causality, list) else [causality]:  # R4 a list, R5 one
             related = text_of(c.get("assessment") or c.get("entityRelatedness")) or related
-    category = text_of(r.get("category"))
-    soc_ext = _ext(r, "body-system") or _ext(r, "soc")
-    soc = text_of(soc_ext.get("valueCodeableConcept")) if soc_ext else category
+    soc = organ_system(r)
     term = text_of(r.get("event") or r.get("code"))
     return {"subject": who["key"] if who else "", "arm": who["arm"] if who else NO_ARM, "term": term or "(no term)",
             "soc": soc or "(not given)", "grade": grade or text_of(r.get("severity")) or "(not given)",

@@ -637,6 +637,26 @@ def ae_event_concept(ae: AdverseEventRecord) -> dict[str, Any]:
     return concept
 
 
+def ae_organ_system(ae: AdverseEventRecord) -> dict[str, Any] | None:
+    """The MedDRA system organ class (AESOC/AESOCCD, else AEBODSYS/AEBDSYCD) as an AdverseEvent.category:
+    a MedDRA coding when the code is given, the class name as text. Not a coding of the event itself: the
+    codings of one concept are the same meaning in other words, and a consumer taking any of them for the
+    event would take the organ class for the event. See mappings/README.md."""
+    name = ae.soc.strip() if ae.soc and ae.soc.strip() else None
+    code = ae.soc_code.strip() if ae.soc_code and ae.soc_code.strip() else None
+    if name is None and code is None:
+        return None
+    concept: dict[str, Any] = {}
+    if code is not None:
+        coding: dict[str, Any] = {"system": MEDDRA, "code": code}
+        if name:
+            coding["display"] = name
+        concept["coding"] = [coding]
+    if name:
+        concept["text"] = name
+    return concept
+
+
 def ae_seriousness(ae: AdverseEventRecord, version: str) -> dict[str, Any] | None:
     """AESER as the seriousness CodeableConcept, spelt as `version` ("R4" or "R5") spells the codes."""
     if ae.serious is None:

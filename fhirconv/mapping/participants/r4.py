@@ -11,6 +11,7 @@ from fhirconv.mapping.participants.common import (
     ae_event_concept,
     ae_grade,
     ae_key,
+    ae_organ_system,
     ae_seriousness,
     default_state,
     fhir_datetime,
@@ -62,9 +63,12 @@ def map_adverse_event(ae: AdverseEventRecord, ctx: Context) -> Keyed:
         "resourceType": "AdverseEvent",
         "identifier": identifier(system, key),  # 0..1 in R4
         "actuality": "actual",
-        "event": ae_event_concept(ae),
-        "subject": ctx.patient_ref(ae.subject_id),
     }
+    organ_system = ae_organ_system(ae)
+    if organ_system:
+        res["category"] = [organ_system]
+    res["event"] = ae_event_concept(ae)
+    res["subject"] = ctx.patient_ref(ae.subject_id)
     start = fhir_datetime(ae.start, ae.source, "AESTDTC", ctx.tz)
     if start:
         res["date"] = start

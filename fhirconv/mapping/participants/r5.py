@@ -12,6 +12,7 @@ from fhirconv.mapping.participants.common import (
     ae_event_concept,
     ae_grade,
     ae_key,
+    ae_organ_system,
     ae_seriousness,
     default_state,
     fhir_datetime,
@@ -113,10 +114,13 @@ def map_adverse_event(ae: AdverseEventRecord, ctx: Context) -> Keyed:
             "identifier": [identifier(system, key)],
             "status": status,
             "actuality": "actual",
-            "code": ae_event_concept(ae),
-            "subject": ctx.patient_ref(ae.subject_id),
         }
     )
+    organ_system = ae_organ_system(ae)
+    if organ_system:
+        res["category"] = [organ_system]
+    res["code"] = ae_event_concept(ae)
+    res["subject"] = ctx.patient_ref(ae.subject_id)
     if start and end:
         res["occurrencePeriod"] = {"start": start, "end": end}
     elif start:
