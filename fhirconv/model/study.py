@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fhirconv.model.results import Results
+
 # Enumerated values are held in ClinicalTrials.gov API v2 vocabulary (upper snake case, e.g.
 # "ACTIVE_NOT_RECRUITING", "PHASE1"), whatever the source format; readers of older formats
 # normalise prose ("Active, not recruiting") to it. Dates are FHIR-shaped partial dates:
@@ -215,6 +217,7 @@ class Study:
     links: list[Link] = field(default_factory=list)
 
     has_results: bool | None = None
+    results: Results | None = None  # the posted results, when the source carries them (model.results)
     # True when the source was restricted (API v2 `fields=` filter): absent modules mean "not
     # asked for", not "none", and the mapping must not claim otherwise.
     partial: bool = False

@@ -26,6 +26,7 @@ from fhirconv.model.study import (
     SecondaryId,
     Study,
 )
+from fhirconv.readers.ctgov_v2_results import read_v2_results
 from fhirconv.readers.jsonaccess import JsonObj, obj, objs, strs, text
 from fhirconv.readers.normalize import (
     NCT_ID,
@@ -130,6 +131,7 @@ def read_v2_study(record: Any) -> Study:
     study.intervention_meshes = _meshes(derived, "interventionBrowseModule")
     has_results = record.get("hasResults")
     study.has_results = parse_bool(has_results, field="hasResults")
+    study.results = read_v2_results(record)
     # A complete API record always carries hasResults and derivedSection; without them it was
     # restricted with `fields=` and absent modules mean "not asked for".
     study.partial = "hasResults" not in record or "derivedSection" not in record
