@@ -171,9 +171,10 @@ def test_site_keys_are_stable_when_other_sites_come_and_go() -> None:
 def test_r4_resources_and_order() -> None:
     items = map_study(full_study(), R4)
     # the lead sponsor, then the collaborator (an associatedParty extension references it)
+    # ... and the Provenance of them all last (tests/test_mapping_provenance.py)
     assert [i.resource_type for i in items] == ["Group", "Organization", "Location", "Location", "Organization",
-                                                "ResearchStudy"]
-    rs = items[-1]
+                                                "ResearchStudy", "Provenance"]
+    rs = items[-2]
     assert (rs.system, rs.value) == (CTGOV_SYSTEM, "NCT01234567")
     check_models(items, R4)
 
@@ -392,7 +393,7 @@ def test_r4_without_any_status_says_it_is_unknown() -> None:
 def test_r5_resources_and_order() -> None:
     items = map_study(full_study(), R5)
     assert [i.resource_type for i in items] == [
-        "Organization", "Organization", "Group", "Location", "Location", "ResearchStudy"]
+        "Organization", "Organization", "Group", "Location", "Location", "ResearchStudy", "Provenance"]
     check_models(items, R5)
     assert not any(k in _study(items) for k in ("arm", "objective", "enrollment", "sponsor", "principalInvestigator",
                                                  "contact", "category", "reasonStopped", "location"))
@@ -541,7 +542,7 @@ def test_r5_estimated_enrollment_is_a_target() -> None:
 @pytest.mark.parametrize("version", list(FhirVersion))
 def test_absent_fields_produce_no_elements(version: FhirVersion) -> None:
     items = map_study(Study("NCT01234567", overall_status="RECRUITING"), version)
-    assert len(items) == 1
+    assert [i.resource_type for i in items] == ["ResearchStudy", "Provenance"]
     rs = items[0].resource
     # The current status is also the first progressStatus entry (R5 element, R4 extension).
     expected = {"resourceType", "identifier", "status"} | ({"progressStatus"} if version is R5 else {"extension"})
@@ -624,7 +625,7 @@ def test_other_study_ids_are_keyed_locally() -> None:
     study = full_study()
     study.nct_id = "CDISCPILOT01"
     items = map_study(study, R5)
-    assert (items[-1].system, items[-1].value) == (LOCAL_STUDY_SYSTEM, "CDISCPILOT01")
+    assert (items[-2].system, items[-2].value) == (LOCAL_STUDY_SYSTEM, "CDISCPILOT01")
     assert _study(items)["identifier"][0] == {"use": "official", "system": LOCAL_STUDY_SYSTEM, "value": "CDISCPILOT01"}
 
 

@@ -25,6 +25,8 @@ ORGANIZATION_SYSTEM = f"{SID_BASE}/organization-name"
 SITE_SYSTEM = f"{SID_BASE}/ctgov-site"
 # The eligibility / enrolment Group of a study.
 GROUP_SYSTEM = f"{SID_BASE}/ctgov-eligibility"
+# A study's Provenance. Provenance has no identifier element: this key only names it (its deterministic id).
+PROVENANCE_SYSTEM = f"{SID_BASE}/study-provenance"
 
 NCT_RE = re.compile(r"NCT[0-9]{8}")
 
@@ -75,3 +77,11 @@ def group_key(study_id: str) -> tuple[str, str]:
     if system == CTGOV_SYSTEM:
         return GROUP_SYSTEM, value
     return GROUP_SYSTEM, f"{quote(system, safe='')}/{value}"
+
+
+def provenance_key(study_id: str) -> tuple[str, str]:
+    """The key of a study's Provenance: one per study, so the study's own key."""
+    system, value = study_key(study_id)
+    if system == CTGOV_SYSTEM:
+        return PROVENANCE_SYSTEM, value
+    return PROVENANCE_SYSTEM, f"{quote(system, safe='')}/{value}"

@@ -170,6 +170,16 @@ class Link:
 
 
 @dataclass(slots=True)
+class Source:
+    """Where a Study was read from: what its Provenance says (mapping/provenance.py)."""
+
+    format: str  # a key of mapping.provenance.SOURCE_FORMATS: "ctgov-v2", "ctgov-xml", ..., "sdtm-trial-design"
+    # The registry's own version of the record's data: API v2 / classic `versionHolder` (the date the data was
+    # current), the legacy XML download date ("ClinicalTrials.gov processed this data on ..."), as YYYY-MM-DD.
+    version: str | None = None
+
+
+@dataclass(slots=True)
 class Study:
     nct_id: str
     brief_title: str | None = None
@@ -218,6 +228,7 @@ class Study:
 
     has_results: bool | None = None
     results: Results | None = None  # the posted results, when the source carries them (model.results)
+    source: Source | None = None  # None: built in code (the Python API), not read from a file
     # True when the source was restricted (API v2 `fields=` filter): absent modules mean "not
     # asked for", not "none", and the mapping must not claim otherwise.
     partial: bool = False

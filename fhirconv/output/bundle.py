@@ -22,10 +22,11 @@ NAMESPACE = uuid.UUID("6f1c3c7e-1f0c-5a7e-9a55-2b4f0d3c9e11")
 
 # Resource types whose version has no `identifier` search parameter: conditional update on
 # identifier cannot work there, so they get a deterministic client-assigned id and a plain PUT.
-# (R4 AdverseEvent: identifier is 0..1 and not searchable; see fhir.resources/R4 SearchParameters.)
+# (R4 AdverseEvent: identifier is 0..1 and not searchable; see fhir.resources/R4 SearchParameters. Provenance
+# has no identifier at all, in R4 or R5.)
 NO_IDENTIFIER_SEARCH: dict[FhirVersion, frozenset[str]] = {
-    FhirVersion.R4: frozenset({"AdverseEvent"}),
-    FhirVersion.R5: frozenset(),
+    FhirVersion.R4: frozenset({"AdverseEvent", "Provenance"}),
+    FhirVersion.R5: frozenset({"Provenance"}),
 }
 
 

@@ -22,6 +22,7 @@ from fhirconv.model.study import (
     Reference,
     ResponsibleParty,
     SecondaryId,
+    Source,
     Study,
 )
 from fhirconv.readers.jsonaccess import JsonObj, obj, objs, strs, text
@@ -143,6 +144,9 @@ def read_classic_study(record: Any) -> Study:
     derived = obj(study_obj, "DerivedSection", "DerivedSection")
     study.condition_meshes = _meshes(derived, "Condition")
     study.intervention_meshes = _meshes(derived, "Intervention")
+    misc = obj(derived, "MiscInfoModule", "DerivedSection.MiscInfoModule")
+    field = "DerivedSection.MiscInfoModule.VersionHolder"
+    study.source = Source("ctgov-classic", version=parse_date(text(misc, "VersionHolder", field), field=field))
     # The classic API always returned whole records; results were posted iff ResultsSection is there.
     study.has_results = "ResultsSection" in study_obj
     return study

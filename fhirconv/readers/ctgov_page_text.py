@@ -63,6 +63,7 @@ from fhirconv.model.study import (
     Outcome,
     ResponsibleParty,
     SecondaryId,
+    Source,
     Study,
     StudyRecord,
 )
@@ -233,7 +234,7 @@ class _Page:
         return m.group(1)
 
     def study(self, nct_id: str) -> tuple[Study, PageExtras]:
-        study = Study(nct_id=nct_id)
+        study = Study(nct_id=nct_id, source=Source(FORMAT))  # the page shows no data version
         first = self._next_nonempty(0)
         if first is None or _row(first, self.lines[first]) or "|" in self.lines[first]:
             raise self.missing("title")

@@ -24,6 +24,7 @@ from fhirconv.model.study import (
     Reference,
     ResponsibleParty,
     SecondaryId,
+    Source,
     Study,
 )
 from fhirconv.readers.ctgov_v2_results import read_v2_results
@@ -129,6 +130,9 @@ def read_v2_study(record: Any) -> Study:
     derived = obj(record, "derivedSection", "derivedSection")
     study.condition_meshes = _meshes(derived, "conditionBrowseModule")
     study.intervention_meshes = _meshes(derived, "interventionBrowseModule")
+    misc = obj(derived, "miscInfoModule", "derivedSection.miscInfoModule")
+    field = "derivedSection.miscInfoModule.versionHolder"
+    study.source = Source("ctgov-v2", version=parse_date(text(misc, "versionHolder", field), field=field))
     has_results = record.get("hasResults")
     study.has_results = parse_bool(has_results, field="hasResults")
     study.results = read_v2_results(record)

@@ -45,6 +45,7 @@ from fhirconv.model.study import (
     Reference,
     ResponsibleParty,
     SecondaryId,
+    Source,
     Study,
     StudyRecord,
 )
@@ -165,6 +166,15 @@ def _date(element: Element, path: str) -> str | None:
     return nz.parse_date(_text(element, path), field=path)
 
 
+def _download_date(cs: Element) -> str | None:
+    """The date the registry wrote the file: "ClinicalTrials.gov processed this data on August 18, 2020"."""
+    path = "required_header/download_date"
+    words = _text(cs, path)
+    if words is None:
+        return None
+    return nz.parse_date(words.rpartition(" on ")[2], field=path)
+
+
 def _date_info(element: Element, path: str) -> DateInfo | None:
     found = element.find(path)
     date = _date(element, path)
@@ -219,6 +229,7 @@ def _study(cs: Element, nct_id: str) -> Study:
     study.first_submitted = _date(cs, "study_first_submitted") or _date(cs, "firstreceived_date")
     study.first_posted = _date_info(cs, "study_first_posted")
     study.last_update_posted = _date_info(cs, "last_update_posted")
+    study.source = Source(FORMAT, version=_download_date(cs))
 
     study.lead_sponsor = _org(cs, "sponsors/lead_sponsor")
     study.collaborators = [o for e in cs.findall("sponsors/collaborator") if (o := _org(e, "."))]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from fhirconv.errors import InputError
 from fhirconv.model.participants import NON_ARMS, Participant, TrialDesign
-from fhirconv.model.study import Age, ArmGroup, Design, Eligibility, Enrollment, Intervention, Org, Study
+from fhirconv.model.study import Age, ArmGroup, Design, Eligibility, Enrollment, Intervention, Org, Source, Study
 
 # TS parameter codes: CDISC SDTM controlled terminology codelist TSPARMCD (NCI EVS C66738); values of
 # the coded parameters from their codelists (TPHASE C66737, TBLIND C66735, SEXPOP C66732, TINDTP C66736).
@@ -89,6 +89,7 @@ def study_from_design(design: TrialDesign) -> Study:
     conditions = _all(design, "INDIC") or _all(design, "TDIGRP")
     return Study(
         nct_id=study_id,
+        source=Source("sdtm-trial-design"),
         brief_title=title,
         official_title=title,
         org_study_id=design.study_id,
@@ -144,7 +145,7 @@ def study_from_participants(participants: Sequence[Participant]) -> Study:
             field="STUDYID",
             hint="convert one study at a time",
         )
-    return Study(nct_id=ids[0], arm_groups=arms_from_participants(participants))
+    return Study(nct_id=ids[0], arm_groups=arms_from_participants(participants), source=Source("participant-data"))
 
 
 def _is_number(text: str) -> bool:
