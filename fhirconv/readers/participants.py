@@ -31,6 +31,7 @@ from fhirconv.model.participants import (
     TrialDesign,
 )
 from fhirconv.numbers import parse_number
+from fhirconv.readers.dataset_json import DATASET_JSON_SUFFIXES, looks_like_dataset_json
 from fhirconv.readers.spec import BUILTIN_SPECS, REQUIRED_FIELDS, ColumnSpec, Spec, TableSpec, load_spec
 from fhirconv.readers.tables import Table, Value, domain_of, open_table, table_stem
 
@@ -879,10 +880,22 @@ def _candidate_files(inputs: list[Path]) -> list[Path]:
     files: list[Path] = []
     for item in inputs:
         if item.is_dir():
-            files.extend(sorted(p for p in item.iterdir() if p.is_file() and table_stem(p) is not None))
+            # Other JSON kept beside the tables (a registry record, a define in JSON) is not a table.
+            files.extend(
+                sorted(
+                    p
+                    for p in item.iterdir()
+                    if p.is_file()
+                    and table_stem(p) is not None
+                    and (not p.name.lower().endswith(DATASET_JSON_SUFFIXES) or looks_like_dataset_json(p))
+                )
+            )
         elif item.is_file():
             if table_stem(item) is None:
-                raise UsageError(f"not a participant table: {item}", hint="give .csv or .xpt files, or a directory")
+                raise UsageError(
+                    f"not a participant table: {item}",
+                    hint="give .csv, .xpt or Dataset-JSON (.json, .ndjson) files, or a directory",
+                )
             files.append(item)
         else:
             raise UsageError(f"no such file or directory: {item}", file=str(item))
@@ -973,7 +986,7 @@ def read_participants(
             sources.append(_Source(table, p, label))
         if table.required and not sources:
             raise InputError(
-                f"no {' / '.join(table.files)} file (.csv or .xpt) for table {table.name}",
+                f"no {' / '.join(table.files)} file (.csv, .xpt or Dataset-JSON) for table {table.name}",
                 file=", ".join(str(i) for i in inputs),
                 hint=f"the {chosen.name} layout needs it",
             )

@@ -1,4 +1,5 @@
-"""One row-iterator interface over the tabular files participant data come in: CSV and SAS XPORT."""
+"""One row-iterator interface over the tabular files participant data come in: CSV, SAS XPORT and
+CDISC Dataset-JSON."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from types import TracebackType
 
 from fhirconv.errors import InputError, cut
 from fhirconv.readers.compressed import open_binary
+from fhirconv.readers.dataset_json import DATASET_JSON_SUFFIXES, DatasetJsonReader
 from fhirconv.readers.xpt import Value, XptReader
 
 __all__ = ["TABLE_SUFFIXES", "Table", "Value", "domain_of", "open_table", "table_stem"]
 
-# Recognised file names: <stem><suffix>, e.g. lb.xpt, LB.XPT.gz, dm.csv. Compared case-insensitively.
-TABLE_SUFFIXES = (".xpt.gz", ".xpt", ".csv.gz", ".csv")
+# Recognised file names: <stem><suffix>, e.g. lb.xpt, LB.XPT.gz, dm.csv, dm.json. Compared case-insensitively.
+TABLE_SUFFIXES = (".xpt.gz", ".xpt", ".csv.gz", ".csv", *DATASET_JSON_SUFFIXES)
 _CSV_BATCH = 4096
 
 
@@ -57,13 +59,14 @@ class Table:
     """A table file opened for reading: `columns`, then rows streamed once by `rows()` or `tuples()`.
 
     Row numbers are 1-based data rows (the CSV header is not counted), as errors and the summary give
-    them. Values: str, float (XPT numerics only; CSV gives text) or None for a blank / missing value.
+    them. Values: str, float (XPT and Dataset-JSON numerics; CSV gives text) or None for a blank / missing value.
     """
 
     def __init__(self, path: str | Path, *, encoding: str | None = None) -> None:
         self.path = Path(path)
         self.name = self.path.name  # how errors and the row counts name the file
         self._xpt: XptReader | None = None
+        self._djson: DatasetJsonReader | None = None
         self._csv: Iterator[list[str]] | None = None
         self._text: io.TextIOWrapper | None = None
         self._encoding = ""
@@ -73,9 +76,14 @@ class Table:
             self.columns = self._xpt.columns
         elif lower.endswith((".csv", ".csv.gz")):
             self._open_csv(encoding or "utf-8-sig")  # -sig: a byte-order mark is dropped, not a column
+        elif lower.endswith(DATASET_JSON_SUFFIXES):
+            self._djson = DatasetJsonReader(self.path)  # UTF-8, as JSON is
+            self.columns = self._djson.columns
         else:
             raise InputError(
-                "not a table file", file=self.name, hint="participant tables are .csv or .xpt (optionally .gz)"
+                "not a table file",
+                file=self.name,
+                hint="participant tables are .csv, .xpt or Dataset-JSON .json/.ndjson (optionally .gz)",
             )
 
     def _open_csv(self, encoding: str) -> None:
@@ -164,6 +172,9 @@ class Table:
                 first += count
             return
         index = [self.columns.index(c) for c in wanted]
+        if self._djson is not None:
+            yield from self._djson.chunks(index)
+            return
         for numbers, rows in self._csv_batches():
             yield numbers, _csv_columns(rows, index)
 
@@ -216,6 +227,11 @@ class Table:
             yield from enumerate(self._xpt.iter_tuples(wanted), start=1)
             return
         index = [self.columns.index(c) for c in wanted]
+        if self._djson is not None:
+            for numbers, values in self._djson.chunks(index):
+                rows = zip(*values, strict=True) if values else [()] * len(numbers)
+                yield from zip(numbers, rows, strict=True)
+            return
         for row_no, raw in self._raw_rows():
             yield row_no, tuple([raw[i].strip() or None for i in index])
 
@@ -228,6 +244,8 @@ class Table:
     def close(self) -> None:
         if self._xpt is not None:
             self._xpt.close()
+        if self._djson is not None:
+            self._djson.close()
         if self._text is not None:
             self._text.close()
 
@@ -270,7 +288,8 @@ def _undecodable(path: Path, encoding: str) -> tuple[int, int, int] | None:
 
 
 def open_table(path: str | Path, *, encoding: str | None = None) -> Table:
-    """Open a CSV (UTF-8, BOM tolerated) or SAS XPORT (cp1252) table, either optionally gzipped."""
+    """Open a CSV (UTF-8, BOM tolerated), SAS XPORT (cp1252) or Dataset-JSON (JSON or NDJSON) table,
+    each optionally gzipped."""
     try:
         return Table(path, encoding=encoding)
     except OSError as exc:

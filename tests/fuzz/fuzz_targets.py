@@ -12,6 +12,7 @@ import itertools
 import json
 import random
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,6 +100,24 @@ def _ndjson_seeds() -> list[bytes]:
     return [b"\n".join(records) + b"\n", records[0] + b"\r\n"]
 
 
+def _dataset_json_seeds(ndjson: bool) -> list[bytes]:
+    """Pilot tables written as Dataset-JSON v1.1 by the tests' helper (values unchanged), a few rows each."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from dataset_json_writer import dataset_json
+
+    seeds = []
+    for name in ("ta.xpt", "te.xpt", "dm.xpt", "suppae.csv"):
+        doc = dataset_json(DATA / "participants" / "pilot" / name)
+        doc["rows"] = doc["rows"][:6]
+        doc["records"] = len(doc["rows"])
+        if ndjson:
+            rows = doc.pop("rows")
+            seeds.append(b"".join(orjson.dumps(line) + b"\n" for line in [doc, *rows]))
+        else:
+            seeds.append(orjson.dumps(doc))
+    return seeds
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
@@ -147,10 +166,11 @@ TARGETS: dict[str, Target] = {
                 )
             ),
         ),
+        Target("dataset-json", _table(".json"), lambda: _dataset_json_seeds(False), json_aware=True),
+        Target("dataset-ndjson", _table(".ndjson"), lambda: _dataset_json_seeds(True)),
         Target("spec-yaml", _spec, _files(lambda: sorted((ROOT / "mappings" / "specs").glob("*.yaml")))),
     )
 }
-# No Dataset-JSON target: fhirconv has no Dataset-JSON reader yet. Add one here with the reader.
 
 
 # --- mutators ----------------------------------------------------------------------------------------
