@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import random
@@ -48,6 +49,7 @@ from fhirconv.model.participants import Measurement, SourceRef
 from fhirconv.model.study import ArmGroup, Study
 from fhirconv.output.bundle import Keyed
 from fhirconv.pipeline.participants import ParticipantSummary, convert_participants, write_ndjson
+from fhirconv.pipeline.study import map_study
 from fhirconv.validation.fast import FastValidator, full_validate
 from fhirconv.versions import FhirVersion
 
@@ -162,7 +164,9 @@ def end_to_end(
     data = read_participants(folder)
     chosen = study if study is not None else study_from_design(data.design)  # type: ignore[arg-type]
     summary = ParticipantSummary()
-    counts = write_ndjson(convert_participants(data, chosen, version, summary=summary), out, version)
+    # The study's resources first, as convert writes them: the participants' resources refer to them.
+    rows = convert_participants(data, chosen, version, summary=summary)
+    counts = write_ndjson(itertools.chain(map_study(chosen, version), rows), out, version)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     n = counts.get("Observation.ndjson", 0)
     total = sum(counts.values())
@@ -206,7 +210,7 @@ def stage(rows: int, version: FhirVersion, out: Path) -> None:
             yield item
 
     cpu0 = time.process_time()
-    n = sum(write_ndjson(items(), out, version).values())
+    n = sum(write_ndjson(itertools.chain(map_study(GEN_STUDY, version), items()), out, version).values()) - 1
     cpu = time.process_time() - cpu0 - gen_cpu
     sample = check_sample(out, version)
     print(

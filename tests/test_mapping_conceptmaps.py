@@ -13,7 +13,8 @@ from fhir.resources.conceptmap import ConceptMap
 
 from fhirconv.errors import MappingDataError, UnmappedCodeError
 from fhirconv.mapping import conceptmaps
-from fhirconv.mapping.conceptmaps import concept, display, load, lookup, translate
+from fhirconv.mapping.conceptmaps import concept, display, load, lookup, translate, translate_all
+from fhirconv.model.participants import SourceRef
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPS = ROOT / "mappings" / "conceptmaps"
@@ -157,6 +158,23 @@ def test_nomap_code_is_known_but_has_no_coding() -> None:
     }
 
 
+def test_one_translate_for_registry_and_participant_codes() -> None:
+    """Participant mapping uses the same translate: dependsOn picks the target, a noMap code is None when
+    the caller keeps the words (optional) and an error otherwise, an unknown code names file, row, column."""
+    loinc = "http://loinc.org"
+    assert translate("sdtm-lbtestcd-loinc", "BILI", field="LBTESTCD", depends={"unit": "mg/dL"})["code"] == "1975-2"
+    every = translate_all("sdtm-lbtestcd-loinc", "BILI", field="LBTESTCD", depends={"unit": "umol/L"})
+    assert {"system": loinc, "code": "14631-6"} in [{k: c[k] for k in ("system", "code")} for c in every]
+    assert "1975-2" not in [c["code"] for c in every]
+    assert translate("sdtm-aerel-causality", "NONE", field="AEREL", optional=True) is None
+    with pytest.raises(UnmappedCodeError, match="no equivalent"):
+        translate("sdtm-aerel-causality", "NONE", field="AEREL")
+    with pytest.raises(UnmappedCodeError) as err:
+        translate("sdtm-aerel-causality", "MAYBE", field="AEREL", source=SourceRef("ae.csv", 7), optional=True)
+    assert (err.value.file, err.value.record, err.value.field) == ("ae.csv", "row 7", "AEREL")
+    assert "'MAYBE' is not a code ConceptMap sdtm-aerel-causality knows" in err.value.message
+
+
 def test_mapping_root_is_the_repository_mappings_in_an_editable_install() -> None:
     assert Path(str(conceptmaps.mapping_root())).resolve() == (ROOT / "mappings").resolve()
 
@@ -184,6 +202,11 @@ def test_group_unmapped_use_source_code(own_maps: Path) -> None:
     })
     assert translate("t-src", "A", field="f") == {"system": "urn:tgt", "code": "a"}
     assert translate("t-src", "Z", field="f") == {"system": "urn:src", "code": "Z"}
+    # The same rule for participant codes (file and row given, noMap allowed).
+    assert translate("t-src", "Z", field="f", source=SourceRef("x.csv", 1), optional=True) == {
+        "system": "urn:src",
+        "code": "Z",
+    }
 
 
 def test_group_unmapped_fixed(own_maps: Path) -> None:

@@ -62,7 +62,7 @@ def test_simple_csv_unknown_unit_names_the_unit_column_and_the_map_to_extend(tmp
     _edit(folder / "observations.csv", 1, "10^9/L", "furlongs")
     summary = _summary(folder, strict=True)
     assert _rows(summary) == [
-        ("observations.csv", 1, "unit", "unit value 'furlongs' is not in ConceptMap sdtm-unit-ucum")
+        ("observations.csv", 1, "unit", "unit value 'furlongs' is not a code ConceptMap sdtm-unit-ucum knows")
     ]
     hint = summary.rejections[0].hint
     assert hint is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ from fhirconv.model.participants import (
 )
 from fhirconv.model.study import ArmGroup, Study
 from fhirconv.output.bundle import Keyed
+from fhirconv.output.ndjson import ndjson_lines
 from fhirconv.pipeline.participants import ParticipantSummary, convert_participants, write_ndjson
+from fhirconv.pipeline.study import map_study
 from fhirconv.readers.participants import read_participants
 from fhirconv.versions import FhirVersion
 
@@ -156,8 +159,12 @@ def test_unknown_unit_and_test_code_are_carried_and_counted_once_per_cause() -> 
 
 
 def test_ndjson_files_per_type_and_r4_adverse_event_ids(tmp_path: Path) -> None:
-    counts = write_ndjson(convert_participants(data(), STUDY, FhirVersion.R4), tmp_path, FhirVersion.R4)
+    def items() -> Iterator[Keyed]:  # the study first: the participants' resources refer to it
+        return itertools.chain(map_study(STUDY, FhirVersion.R4), convert_participants(data(), STUDY, FhirVersion.R4))
+
+    counts = write_ndjson(items(), tmp_path, FhirVersion.R4)
     assert counts == {
+        "ResearchStudy.ndjson": 1,
         "Patient.ndjson": 2,
         "ResearchSubject.ndjson": 2,
         "Observation.ndjson": 3,
@@ -167,6 +174,14 @@ def test_ndjson_files_per_type_and_r4_adverse_event_ids(tmp_path: Path) -> None:
     assert ae["id"].startswith("fc-")
     obs = [json.loads(line) for line in (tmp_path / "Observation.ndjson").read_text().splitlines()]
     assert [o["valueQuantity"]["value"] for o in obs] == [151, 152, 153]
+    # One NDJSON writer: the per-type files hold exactly the lines of the single-file output (every
+    # resource with its id, references relative), not urn:uuid references nothing outside a Bundle resolves.
+    one_file = list(ndjson_lines(items(), FhirVersion.R4))
+    per_type = [line for name in counts for line in (tmp_path / name).read_text().splitlines(keepends=True)]
+    assert sorted(per_type) == sorted(one_file)
+    assert "urn:uuid:" not in "".join(per_type)
+    patients = {p["id"] for p in map(json.loads, (tmp_path / "Patient.ndjson").read_text().splitlines())}
+    assert {o["subject"]["reference"] for o in obs} <= {f"Patient/{i}" for i in patients}
 
 
 def test_ndjson_failure_leaves_no_files(tmp_path: Path) -> None:
@@ -175,7 +190,7 @@ def test_ndjson_failure_leaves_no_files(tmp_path: Path) -> None:
         raise InputError("boom")
 
     with pytest.raises(InputError):
-        write_ndjson(items(), tmp_path, FhirVersion.R4)
+        write_ndjson(itertools.chain(map_study(STUDY, FhirVersion.R4), items()), tmp_path, FhirVersion.R4)
     assert list(tmp_path.iterdir()) == []
 
 

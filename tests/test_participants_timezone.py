@@ -39,3 +39,27 @@ def test_cli_accepts_zone_names_and_refuses_unknown_ones(tmp_path: Path) -> None
     refused = CliRunner().invoke(main, [*base, "--timezone", "Mars/Olympus_Mons"])
     assert refused.exit_code == 2
     assert "time zone name" in refused.output
+
+
+@pytest.mark.parametrize(("tz", "ok"), [("+14:00", True), ("-13:59", True), ("Z", True), ("+14:30", False),
+                                        ("+3:00", False), ("Europe/Minsk", True), ("Mars/Olympus_Mons", False)])
+def test_one_zone_check_for_the_cli_and_the_api(tz: str, ok: bool) -> None:
+    """The CLI and Context.for_study (the Python API) accept the same zones: FHIR's offsets (at most ±14:00;
+    the CLI took +14:30 before, which the mapping then refused) and IANA names."""
+    from fhirconv.errors import InputError
+    from fhirconv.mapping.participants.common import Context
+    from fhirconv.model.study import Study
+    from fhirconv.timezone import check_timezone
+
+    if ok:
+        assert check_timezone(tz) == tz
+        assert Context.for_study(Study("NCT04382547"), tz=tz).tz == tz
+        return
+    with pytest.raises(InputError, match="neither a zone offset"):
+        check_timezone(tz)
+    with pytest.raises(InputError, match="neither a zone offset"):
+        Context.for_study(Study("NCT04382547"), tz=tz)
+    refused = CliRunner().invoke(main, ["convert", "--participants", str(EXAMPLE / "participants" / "sdtm"),
+                                        "--timezone", tz, "-o", "unused.json"])
+    assert refused.exit_code == 2
+    assert "neither a zone offset" in refused.output

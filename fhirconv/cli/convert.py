@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from fhirconv.cli.params import FHIR_VERSION, console_options, jobs_option
 from fhirconv.cli.push import pop_push_options, pop_server_config, push_options, server_options
 from fhirconv.ctgov import CtgovSettings, resolve_sources
 from fhirconv.ctgov.options import CACHE_HELP, ctgov_options
-from fhirconv.errors import ExitCode, FhirconvError, UsageError
+from fhirconv.errors import ExitCode, FhirconvError, InputError, UsageError
 from fhirconv.gc_tuning import fewer_collections
 from fhirconv.output.bundle import BundleKind, Keyed, bundle_text, dumps
 from fhirconv.output.files import study_path, write_lines, write_text
@@ -293,17 +292,12 @@ def _convert_records(
 
 
 def _check_tz(value: str | None) -> str | None:
-    if value is None or re.fullmatch(r"Z|[+-](?:0\d|1[0-4]):[0-5]\d", value):
-        return value
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from fhirconv.timezone import check_timezone
 
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(
-            f"{value!r} is neither a zone offset (+03:00, -05:00, Z) nor a time zone name (Europe/Minsk)"
-        ) from None
-    return value
+        return None if value is None else check_timezone(value)
+    except InputError as exc:
+        raise click.BadParameter(exc.message) from None
 
 
 def _convert_participants(

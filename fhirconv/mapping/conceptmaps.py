@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from fhirconv.errors import MappingDataError, UnmappedCodeError
+from fhirconv.errors import MappingDataError, UnmappedCodeError, cut
+
+if TYPE_CHECKING:
+    from fhirconv.model.participants import SourceRef
 
 __all__ = [
     "ConceptTable",
@@ -21,6 +25,7 @@ __all__ = [
     "lookup",
     "mapping_root",
     "translate",
+    "translate_all",
 ]
 
 
@@ -129,26 +134,102 @@ def _unmapped(table: ConceptTable, code: str) -> dict[str, str] | None:
     return None
 
 
-def lookup(map_id: str, code: str) -> dict[str, str] | None:
-    """The target Coding of `code` (a fresh dict), or None when the map has none for it."""
-    table = load(map_id)
+def _applies(conditions: Mapping[str, str | None], depends: Mapping[str, str | None] | None) -> bool:
+    """Whether a target's dependsOn conditions hold: none, or every one met by `depends`."""
+    return not conditions or (depends is not None and all(depends.get(k) == v for k, v in conditions.items()))
+
+
+def _codings(table: ConceptTable, code: str, depends: Mapping[str, str | None] | None) -> list[dict[str, str]] | None:
+    """Every target Coding of `code` that applies (fresh dicts, map order; [] for noMap or when no target's
+    dependsOn holds); for a code the map does not list, group.unmapped's answer, else None."""
     entry = table.entries.get(code)
     if entry is None:
-        return _unmapped(table, code)
-    return dict(entry.coding) if entry.coding is not None else None
+        fallback = _unmapped(table, code)
+        return None if fallback is None else [fallback]
+    return [dict(coding) for coding, conditions in entry.targets if _applies(conditions, depends)]
 
 
-def translate(map_id: str, code: str, *, field: str) -> dict[str, str]:
-    """The target Coding of `code`; a code without one (unknown, or noMap) is an error naming the field."""
-    coding = lookup(map_id, code)
-    if coding is not None:
-        return coding
+def lookup(map_id: str, code: str, *, depends: Mapping[str, str | None] | None = None) -> dict[str, str] | None:
+    """The target Coding of `code` (a fresh dict), or None when the map has none for it (translate's rules,
+    without the error)."""
+    found = _codings(load(map_id), code, depends)
+    return found[0] if found else None
+
+
+def translate_all(
+    map_id: str,
+    code: str,
+    *,
+    field: str,
+    depends: Mapping[str, str | None] | None = None,
+    source: SourceRef | None = None,
+) -> list[dict[str, str]]:
+    """Every target Coding of `code` that applies (e.g. a vital sign's profile-required LOINC code and a
+    more specific one), in map order; [] for a code the map lists without a target that applies. A code
+    the map does not list (and its group.unmapped does not cover) is an error naming the field, and the
+    file and row when `source` is given."""
     table = load(map_id)
-    if code in table.entries:
-        message = f"{field} value {code!r} has no equivalent in {table.target_system or 'the target'}"
-    else:
-        message = f"{field} value {code!r} is not a code ConceptMap {map_id} knows"
-    raise UnmappedCodeError(message, field=field, hint=f"see mappings/conceptmaps/{map_id}.json")
+    found = _codings(table, code, depends)
+    if found is None:
+        raise UnmappedCodeError(
+            f"{field} value {cut(code)} is not a code ConceptMap {map_id} knows",
+            file=source.file if source else None,
+            record=f"row {source.row}" if source else None,
+            field=field,
+            hint=f"add it to mappings/conceptmaps/{map_id}.json or fix the input",
+        )
+    return found
+
+
+@overload
+def translate(
+    map_id: str,
+    code: str,
+    *,
+    field: str,
+    depends: Mapping[str, str | None] | None = ...,
+    source: SourceRef | None = ...,
+    optional: Literal[False] = ...,
+) -> dict[str, str]: ...
+@overload
+def translate(
+    map_id: str,
+    code: str,
+    *,
+    field: str,
+    depends: Mapping[str, str | None] | None = ...,
+    source: SourceRef | None = ...,
+    optional: Literal[True],
+) -> dict[str, str] | None: ...
+def translate(
+    map_id: str,
+    code: str,
+    *,
+    field: str,
+    depends: Mapping[str, str | None] | None = None,
+    source: SourceRef | None = None,
+    optional: bool = False,
+) -> dict[str, str] | None:
+    """The target Coding of `code` through ConceptMap `map_id`: the project's one translate, for registry
+    records and participant data alike.
+
+    A code the map lists gives its first target whose dependsOn holds for `depends`; a code it does not
+    list gives what group.unmapped says, else an UnmappedCodeError naming the field (and file and row,
+    from `source`). A listed code with no target that applies (noMap) gives None when `optional` (the
+    caller keeps the source words instead), else an error saying the target has no equivalent."""
+    found = translate_all(map_id, code, field=field, depends=depends, source=source)
+    if found:
+        return found[0]
+    if optional:
+        return None
+    table = load(map_id)
+    raise UnmappedCodeError(
+        f"{field} value {cut(code)} has no equivalent in {table.target_system or 'the target'}",
+        file=source.file if source else None,
+        record=f"row {source.row}" if source else None,
+        field=field,
+        hint=f"see mappings/conceptmaps/{map_id}.json",
+    )
 
 
 def display(map_id: str, code: str, *, field: str) -> str:

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal, Protocol, TextIO
-
-import orjson
+from typing import Any, Literal, Protocol
 
 from fhirconv.errors import FhirconvError, InputError, cut
 from fhirconv.mapping.participants.common import Context, build_observation
@@ -23,8 +19,8 @@ from fhirconv.model.participants import (
     TrialDesign,
 )
 from fhirconv.model.study import Study
-from fhirconv.output.bundle import NO_IDENTIFIER_SEARCH, Keyed, client_id
-from fhirconv.output.files import atomic_writer
+from fhirconv.output.bundle import Keyed
+from fhirconv.output.ndjson import write_ndjson
 from fhirconv.pipeline.domains import EVENT_DOMAINS, subject_mappers
 from fhirconv.validation.fast import FastValidator, full_validate
 from fhirconv.versions import FhirVersion
@@ -310,64 +306,6 @@ def convert_participants(
     summary.full_validations = validator.full
     summary.fast_validations = validator.fast
     summary.shapes = validator.shapes
-
-
-def ndjson_line(item: Keyed, version: FhirVersion) -> bytes:
-    """One resource as an NDJSON line; types without identifier search get their deterministic id,
-    as in transaction bundles (fhirconv.output.bundle.build_bundle)."""
-    resource = item.resource
-    if item.resource_type in NO_IDENTIFIER_SEARCH[version]:
-        resource = {
-            "resourceType": item.resource_type,
-            "id": client_id(item.resource_type, item.system, item.value),
-            **{k: v for k, v in resource.items() if k != "resourceType"},
-        }
-    return orjson.dumps(resource) + b"\n"
-
-
-def write_ndjson(items: Iterable[Keyed], directory: str | Path, version: FhirVersion) -> dict[str, int]:
-    """Stream resources into <directory>/<ResourceType>.ndjson (the Bulk Data layout). All files appear
-    together at the end, or none does if anything fails. Returns lines written per file name."""
-    target = Path(directory)
-    outputs: dict[str, _Output] = {}
-    with ExitStack() as stack:
-        for item in items:
-            resource = item.resource
-            out = outputs.get(resource["resourceType"])
-            if out is None:
-                rtype = item.resource_type
-                handle = stack.enter_context(atomic_writer(target / f"{rtype}.ndjson"))
-                out = outputs[rtype] = _Output(handle, rtype in NO_IDENTIFIER_SEARCH[version])
-            if out.with_id:
-                out.add(ndjson_line(item, version))
-            else:
-                out.add(orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE))
-        for out in outputs.values():
-            out.flush()
-    return {f"{rtype}.ndjson": out.count for rtype, out in outputs.items()}
-
-
-class _Output:
-    """One NDJSON file being written: lines gathered and written a batch at a time (fewer calls)."""
-
-    __slots__ = ("buffer", "count", "lines", "with_id")
-
-    def __init__(self, handle: TextIO, with_id: bool) -> None:
-        self.buffer = handle.buffer  # orjson gives UTF-8 bytes: they go to the binary buffer
-        self.with_id = with_id
-        self.lines: list[bytes] = []
-        self.count = 0
-
-    def add(self, line: bytes) -> None:
-        lines = self.lines
-        lines.append(line)
-        if len(lines) >= 256:
-            self.flush()
-
-    def flush(self) -> None:
-        self.count += len(self.lines)
-        self.buffer.write(b"".join(self.lines))
-        self.lines.clear()
 
 
 def validate_sample(items: Iterable[Keyed], version: FhirVersion, *, every: int = 100) -> int:

@@ -10,10 +10,11 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fhirconv.errors import InputError, UnmappedCodeError, cut
 from fhirconv.mapping import keys
+from fhirconv.mapping.conceptmaps import translate, translate_all
 from fhirconv.model.participants import (
     NON_ARMS,
     AdverseEventRecord,
@@ -25,6 +26,7 @@ from fhirconv.model.participants import (
 from fhirconv.model.study import Study
 from fhirconv.numbers import parse_number
 from fhirconv.output.bundle import Keyed, reference
+from fhirconv.timezone import OFFSET, check_timezone
 
 # Identifier namespace for participant-level business identifiers. SDTM identifiers (USUBJID, --SEQ)
 # are only unique within one study, so every system is scoped to the study's own key
@@ -48,7 +50,7 @@ DATE_RE = re.compile(r"([0-9]{4})(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?
 SDTM_DTC_RE = re.compile(
     r"(?P<date>[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?)"
     r"(T(?P<hh>[01][0-9]|2[0-3]):(?P<mm>[0-5][0-9])(:(?P<ss>[0-5][0-9](\.[0-9]+)?))?"
-    r"(?P<tz>Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00)?)?"
+    rf"(?P<tz>{OFFSET})?)?"
 )
 _COMPARATOR_RE = re.compile(r"(<=|>=|<|>)\s*(-?[0-9]+(\.[0-9]+)?)")
 
@@ -71,43 +73,6 @@ def code_table(map_id: str) -> dict[str, CodeEntry]:
         code: CodeEntry(entry.display, tuple({"coding": dict(c), "depends": dict(d)} for c, d in entry.targets))
         for code, entry in load(map_id).entries.items()
     }
-
-
-def translate(
-    map_id: str, code: str, src: SourceRef, column: str, *, depends: Mapping[str, str | None] | None = None
-) -> dict[str, Any] | None:
-    """The target Coding of `code`, None for a known code the map leaves unmapped (noMap or no target
-    for this dependsOn); an unknown code is an error naming file, row and column."""
-    entry = code_table(map_id).get(code)
-    if entry is None:
-        raise UnmappedCodeError(
-            f"{column} value {cut(code)} is not in ConceptMap {map_id}",
-            file=src.file,
-            record=f"row {src.row}",
-            field=column,
-            hint=f"add it to mappings/conceptmaps/{map_id}.json or fix the input",
-        )
-    matches = _matching(entry, depends)
-    return matches[0] if matches else None
-
-
-def translate_all(
-    map_id: str, code: str, src: SourceRef, column: str, *, depends: Mapping[str, str | None] | None = None
-) -> list[dict[str, Any]]:
-    """Every target Coding of `code` that applies (e.g. a vital sign's profile-required LOINC code and a
-    more specific one), in map order; [] for a known code the map leaves unmapped."""
-    if translate(map_id, code, src, column, depends=depends) is None:  # raises on an unknown code
-        return []
-    return _matching(code_table(map_id)[code], depends)
-
-
-def _matching(entry: CodeEntry, depends: Mapping[str, str | None] | None) -> list[dict[str, Any]]:
-    return [
-        dict(target["coding"])
-        for target in entry.targets
-        if not target["depends"]
-        or (depends is not None and all(depends.get(k) == v for k, v in target["depends"].items()))
-    ]
 
 
 def source_display(map_id: str, code: str) -> str | None:
@@ -137,14 +102,8 @@ class Context:
     def for_study(cls, study: Study, *, tz: str | None = None, strict: bool = False) -> Context:
         system, value = keys.study_key(study.nct_id)
         labels = {arm.label.upper(): arm.label for arm in study.arm_groups}
-        if tz is not None and not re.fullmatch(r"Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]14:00", tz):
-            try:
-                ZoneInfo(tz)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise InputError(
-                    f"time zone {tz!r} is neither Z, ±hh:mm nor a time zone name",
-                    hint="e.g. --timezone +01:00 or --timezone Europe/Minsk",
-                ) from None
+        if tz is not None:
+            check_timezone(tz)
         return cls(study, system, value, labels, keys.arm_link_ids(study), tz, strict=strict)
 
     def system(self, kind: str) -> str:
@@ -325,7 +284,7 @@ def map_patient(p: Participant, ctx: Context) -> Keyed:
         res["extension"] = extensions
     res["identifier"] = [identifier(system, p.subject_id)]
     if p.sex and p.sex.strip():
-        coding = translate("sdtm-sex-gender", p.sex.strip().upper(), p.source, "SEX")
+        coding = translate("sdtm-sex-gender", p.sex.strip().upper(), field="SEX", source=p.source, optional=True)
         if coding is not None:
             res["gender"] = coding["code"]
     birth = fhir_date(p.birth_date, p.source, "BRTHDTC")
@@ -458,7 +417,7 @@ def _plan(m: Measurement, kind: str, value: Any, unit: str | None, ucol: str, ct
     notes: list[str] = []
     codings: list[dict[str, Any]] = []
     if ctx.strict or m.test_code in code_table(tmap):
-        codings = translate_all(tmap, m.test_code, src, f"{d}TESTCD", depends={"unit": unit})
+        codings = translate_all(tmap, m.test_code, field=f"{d}TESTCD", source=src, depends={"unit": unit})
     else:
         notes.append(f"{d}TESTCD {m.test_code}: not in {tmap}, coded with its CDISC code only")
     source_coding: dict[str, Any] = {"system": f"{CDISC_CT}{d}TESTCD", "code": m.test_code}
@@ -466,13 +425,13 @@ def _plan(m: Measurement, kind: str, value: Any, unit: str | None, ucol: str, ct
     if name:
         source_coding["display"] = name
     codings.append(source_coding)
-    category: list[dict[str, Any]] = [{"coding": [translate("sdtm-domain-category", d, src, "DOMAIN")]}]
+    category: list[dict[str, Any]] = [{"coding": [translate("sdtm-domain-category", d, field="DOMAIN", source=src)]}]
     if shape[3]:
         category.append({"text": shape[3]})
     unit_part = None
     if unit is not None and (kind in ("quantity", "comparator") or shape[8] or shape[9]):
         if ctx.strict or unit in code_table("sdtm-unit-ucum"):
-            coding = translate("sdtm-unit-ucum", unit, src, ucol)
+            coding = translate("sdtm-unit-ucum", unit, field=ucol, source=src, optional=True)
         else:
             coding = None
             notes.append(f"{ucol} {cut(unit)}: not in sdtm-unit-ucum, kept as unit text without a UCUM code")
@@ -483,7 +442,7 @@ def _plan(m: Measurement, kind: str, value: Any, unit: str | None, ucol: str, ct
         concept = {"coding": [dict(target["coding"])], "text": value}
     interpretation = None
     if nrind is not None:
-        interp = translate("sdtm-nrind-interpretation", nrind, src, f"{d}NRIND")
+        interp = translate("sdtm-nrind-interpretation", nrind, field=f"{d}NRIND", source=src, optional=True)
         if interp is not None:
             interpretation = [{"coding": [interp]}]
     plan = ObsPlan(
@@ -580,7 +539,8 @@ def subject_states(dispositions: list[Disposition]) -> list[tuple[Disposition, d
     for ds in dispositions:
         if ds.category is not None and ds.category.strip().upper() not in STATE_CATEGORIES:
             continue
-        coding = translate("sdtm-dsdecod-subject-state", ds.term.strip().upper(), ds.source, "DSDECOD")
+        term = ds.term.strip().upper()
+        coding = translate("sdtm-dsdecod-subject-state", term, field="DSDECOD", source=ds.source, optional=True)
         if coding is not None:
             out.append((ds, coding))
     out.sort(key=lambda item: (item[0].date or "", item[0].seq or 0))
@@ -670,7 +630,7 @@ def ae_coded(map_id: str, value: str | None, src: SourceRef, column: str) -> dic
     """A CodeableConcept from a ConceptMap, keeping the source term as text (also when unmapped by noMap)."""
     if value is None or not value.strip():
         return None
-    coding = translate(map_id, value.strip().upper(), src, column)
+    coding = translate(map_id, value.strip().upper(), field=column, source=src, optional=True)
     concept: dict[str, Any] = {"coding": [coding]} if coding else {}
     concept["text"] = value.strip()
     return concept
@@ -681,7 +641,7 @@ def ae_grade(ae: AdverseEventRecord) -> dict[str, Any] | None:
     if ae.grade is None:
         return None
     code = str(ae.grade)
-    coding = translate("sdtm-aetoxgr-grade", code, ae.source, "AETOXGR")
+    coding = translate("sdtm-aetoxgr-grade", code, field="AETOXGR", source=ae.source, optional=True)
     concept: dict[str, Any] = {"coding": [coding]} if coding else {}
     concept["text"] = source_display("sdtm-aetoxgr-grade", code) or code
     return concept
