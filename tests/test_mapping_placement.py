@@ -175,6 +175,7 @@ def test_r4_site_contacts_keep_their_names() -> None:
     (loc,) = [i.resource for i in items if i.resource["resourceType"] == "Location"]
     assert loc["telecom"] == [{"system": "phone", "value": "555-0200"}, {"system": "email", "value": "dan@example.org"}]
     assert loc["extension"] == [{"url": xver.url("Location.contact"), "extension": [
+        {"url": "purpose", "valueCodeableConcept": {"text": "Contact"}},
         {"url": "name", "valueHumanName": {"text": "Dan Site"}},
         {"url": "telecom", "valueContactPoint": {"system": "phone", "value": "555-0200"}},
         {"url": "telecom", "valueContactPoint": {"system": "email", "value": "dan@example.org"}}]}]

@@ -295,6 +295,7 @@ def test_r4_sponsor_investigator_contacts_sites() -> None:
         "resourceType": "Location",
         # R4 Location has no contact names: R5 Location.contact as an extension keeps them.
         "extension": [{"url": xver.url("Location.contact"), "extension": [
+            {"url": "purpose", "valueCodeableConcept": {"text": "Contact"}},
             {"url": "name", "valueHumanName": {"text": "Dan Site"}},
             {"url": "telecom", "valueContactPoint": {"system": "phone", "value": "555-0200"}},
             {"url": "telecom", "valueContactPoint": {"system": "email", "value": "dan@example.org"}}]}],
@@ -523,7 +524,7 @@ def test_r5_recruitment_eligibility_outcomes_sites() -> None:
     assert rs["outcomeMeasure"][2]["description"] == "Time frame: 4 weeks"
     assert "description" not in rs["outcomeMeasure"][1]
     loc = _by_type(items, "Location")[0]
-    assert loc["contact"] == [{"name": [{"text": "Dan Site"}],
+    assert loc["contact"] == [{"purpose": {"text": "Contact"}, "name": [{"text": "Dan Site"}],
                                "telecom": [{"system": "phone", "value": "555-0200"},
                                            {"system": "email", "value": "dan@example.org"}]}]
     assert "telecom" not in loc

@@ -53,6 +53,12 @@ SPEC_SCHEMA = {
     "sampling_method": "SamplingMethod",
     "responsible_party_type": "ResponsiblePartyType",
     "enrollment_type": "EnrollmentType",
+    "ipd_sharing": "IpdSharing",
+    "ipd_info_type": "IpdSharingInfoType",
+    "bio_spec_retention": "BioSpecRetention",
+    "expanded_access_status": "ExpandedAccessStatus",
+    "unposted_event_type": "UnpostedEventType",
+    "violation_event_type": "ViolationEventType",
 }
 
 

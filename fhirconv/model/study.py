@@ -180,6 +180,80 @@ class Source:
 
 
 @dataclass(slots=True)
+class Oversight:
+    """Regulatory oversight flags (v2 oversightModule; XML oversight_info). None = not stated."""
+
+    has_dmc: bool | None = None
+    fda_regulated_drug: bool | None = None
+    fda_regulated_device: bool | None = None
+    unapproved_device: bool | None = None
+    ppsd: bool | None = None  # pediatric postmarket surveillance of a device
+    us_export: bool | None = None
+    fdaaa801_violation: bool | None = None
+    authorities: list[str] = field(default_factory=list)  # pre-2017 XML `<authority>` lines
+
+
+@dataclass(slots=True)
+class IpdSharing:
+    """The plan to share individual participant data (v2 ipdSharingStatementModule)."""
+
+    plan: str | None = None  # YES, NO, UNDECIDED
+    description: str | None = None
+    info_types: list[str] = field(default_factory=list)  # STUDY_PROTOCOL, SAP, ICF, CSR, ANALYTIC_CODE
+    time_frame: str | None = None
+    access_criteria: str | None = None
+    url: str | None = None
+
+
+@dataclass(slots=True)
+class ExpandedAccess:
+    available: bool | None = None  # the drug is also available by expanded access
+    nct_id: str | None = None  # the expanded-access record
+    status: str | None = None  # that record's status (AVAILABLE, NO_LONGER_AVAILABLE, ...)
+    types: list[str] = field(default_factory=list)  # of an expanded-access record: INDIVIDUAL, INTERMEDIATE, TREATMENT
+
+
+@dataclass(slots=True)
+class RegistryDates:
+    """The record's own milestones at the registry (not the study's)."""
+
+    first_submitted_qc: str | None = None
+    last_update_submitted: str | None = None
+    results_first_submitted: str | None = None
+    results_first_submitted_qc: str | None = None
+    results_first_posted: DateInfo | None = None
+    disposition_first_submitted: str | None = None
+    disposition_first_submitted_qc: str | None = None
+    disposition_first_posted: DateInfo | None = None
+
+
+@dataclass(slots=True)
+class Document:
+    """A protocol, statistical analysis plan or consent form posted with the record."""
+
+    label: str | None = None  # "Study Protocol and Statistical Analysis Plan"
+    has_protocol: bool | None = None
+    has_sap: bool | None = None
+    has_icf: bool | None = None
+    date: str | None = None
+    upload_date: str | None = None  # FHIR dateTime shape "2021-11-10T11:05:00"
+    filename: str | None = None
+    size: int | None = None
+    url: str | None = None
+
+
+@dataclass(slots=True)
+class RecordEvent:
+    """A registry annotation: results submitted but not posted (unposted), or an FDAAA 801 violation event."""
+
+    kind: str  # "unposted" | "violation"
+    type: str  # v2 event type (RESET, RELEASE, UNRELEASE, CANCELLED, VIOLATION_IDENTIFIED, ...)
+    date: str | None = None
+    description: str | None = None
+    dates: dict[str, str] = field(default_factory=dict)  # violation events: issued, release, posted, creation
+
+
+@dataclass(slots=True)
 class Study:
     nct_id: str
     brief_title: str | None = None
@@ -225,6 +299,16 @@ class Study:
 
     references: list[Reference] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
+
+    oversight: Oversight | None = None
+    ipd_sharing: IpdSharing | None = None
+    expanded_access: ExpandedAccess | None = None
+    registry_dates: RegistryDates = field(default_factory=RegistryDates)
+    biospec_retention: str | None = None  # NONE_RETAINED, SAMPLES_WITH_DNA, SAMPLES_WITHOUT_DNA
+    biospec_description: str | None = None
+    documents: list[Document] = field(default_factory=list)
+    record_events: list[RecordEvent] = field(default_factory=list)
+    unposted_responsible_party: str | None = None
 
     has_results: bool | None = None
     results: Results | None = None  # the posted results, when the source carries them (model.results)

@@ -10,21 +10,27 @@ from fhirconv.model.study import (
     Contact,
     DateInfo,
     Design,
+    Document,
     Eligibility,
     Enrollment,
+    ExpandedAccess,
     Intervention,
+    IpdSharing,
     Link,
     Location,
     Mesh,
     Official,
     Org,
     Outcome,
+    Oversight,
+    RecordEvent,
     Reference,
     ResponsibleParty,
     SecondaryId,
     Source,
     Study,
 )
+from fhirconv.readers.ctgov_v2 import LARGE_DOC_URL
 from fhirconv.readers.jsonaccess import JsonObj, obj, objs, strs, text
 from fhirconv.readers.normalize import (
     NCT_ID,
@@ -149,7 +155,96 @@ def read_classic_study(record: Any) -> Study:
     study.source = Source("ctgov-classic", version=parse_date(text(misc, "VersionHolder", field), field=field))
     # The classic API always returned whole records; results were posted iff ResultsSection is there.
     study.has_results = "ResultsSection" in study_obj
+    _registry(study, ps, study_obj)
     return study
+
+
+def _flag(parent: JsonObj, key: str, field: str) -> bool | None:
+    return parse_bool(text(parent, key, f"{field}.{key}"), field=f"{field}.{key}")
+
+
+def _registry(study: Study, ps: JsonObj, study_obj: JsonObj) -> None:
+    """Oversight, data sharing, expanded access, biospecimens, registry dates, documents, unposted results."""
+    f = "OversightModule"
+    if ps.get(f) is not None:
+        om = obj(ps, f, f)
+        study.oversight = Oversight()
+        for attr, key in (
+            ("has_dmc", "OversightHasDMC"), ("fda_regulated_drug", "IsFDARegulatedDrug"),
+            ("fda_regulated_device", "IsFDARegulatedDevice"), ("unapproved_device", "IsUnapprovedDevice"),
+            ("ppsd", "IsPPSD"), ("us_export", "IsUSExport"), ("fdaaa801_violation", "FDAAA801Violation")):
+            setattr(study.oversight, attr, _flag(om, key, f))
+    f = "IPDSharingStatementModule"
+    if ps.get(f) is not None:
+        im = obj(ps, f, f)
+        study.ipd_sharing = IpdSharing(
+            plan=enum_value("ipd_sharing", text(im, "IPDSharing", f"{f}.IPDSharing"), field=f"{f}.IPDSharing"),
+            description=_t(im, "IPDSharingDescription", f"{f}.IPDSharingDescription"),
+            info_types=enum_values("ipd_info_type", _texts(im, "IPDSharingInfoTypeList", "IPDSharingInfoType", f),
+                                   field=f"{f}.IPDSharingInfoTypeList.IPDSharingInfoType"),
+            time_frame=_t(im, "IPDSharingTimeFrame", f"{f}.IPDSharingTimeFrame"),
+            access_criteria=_t(im, "IPDSharingAccessCriteria", f"{f}.IPDSharingAccessCriteria"),
+            url=_t(im, "IPDSharingURL", f"{f}.IPDSharingURL"),
+        )
+    st = obj(ps, "StatusModule", "StatusModule")
+    f = "StatusModule"
+    rd = study.registry_dates
+    rd.first_submitted_qc = _date(st, "StudyFirstSubmitQCDate", f)
+    rd.last_update_submitted = _date(st, "LastUpdateSubmitDate", f)
+    rd.results_first_submitted = _date(st, "ResultsFirstSubmitDate", f)
+    rd.results_first_submitted_qc = _date(st, "ResultsFirstSubmitQCDate", f)
+    rd.results_first_posted = _date_struct(st, "ResultsFirstPostDate")
+    rd.disposition_first_submitted = _date(st, "DispFirstSubmitDate", f)
+    rd.disposition_first_submitted_qc = _date(st, "DispFirstSubmitQCDate", f)
+    rd.disposition_first_posted = _date_struct(st, "DispFirstPostDate")
+    dm = obj(ps, "DesignModule", "DesignModule")
+    types = obj(dm, "ExpandedAccessTypes", "DesignModule.ExpandedAccessTypes")
+    kinds = [k.upper() for k in ("Individual", "Intermediate", "Treatment")
+             if _flag(types, f"ExpAccType{k}", "DesignModule.ExpandedAccessTypes")]
+    if st.get("ExpandedAccessInfo") is not None or kinds:
+        ea = obj(st, "ExpandedAccessInfo", f"{f}.ExpandedAccessInfo")
+        g = f"{f}.ExpandedAccessInfo"
+        ea_nct = text(ea, "ExpandedAccessNCTId", f"{g}.ExpandedAccessNCTId")
+        study.expanded_access = ExpandedAccess(
+            available=_flag(ea, "HasExpandedAccess", g),
+            nct_id=nct_id(ea_nct, field=f"{g}.ExpandedAccessNCTId") if ea_nct else None,
+            status=enum_value("expanded_access_status", text(ea, "ExpandedAccessStatusForNCTId",
+                                                             f"{g}.ExpandedAccessStatusForNCTId"),
+                              field=f"{g}.ExpandedAccessStatusForNCTId"),
+            types=kinds,
+        )
+    bio = obj(dm, "BioSpec", "DesignModule.BioSpec")
+    study.biospec_retention = enum_value("bio_spec_retention", text(bio, "BioSpecRetention",
+                                                                    "DesignModule.BioSpec.BioSpecRetention"),
+                                         field="DesignModule.BioSpec.BioSpecRetention")
+    study.biospec_description = _t(bio, "BioSpecDescription", "DesignModule.BioSpec.BioSpecDescription")
+    f = "DocumentSection.LargeDocumentModule"
+    docs = obj(obj(study_obj, "DocumentSection", "DocumentSection"), "LargeDocumentModule", f)
+    for i, d in enumerate(_list(docs, "LargeDocList", "LargeDoc", f)):
+        g = f"{f}.LargeDocList.LargeDoc[{i}]"
+        filename = _t(d, "LargeDocFilename", f"{g}.LargeDocFilename")
+        study.documents.append(Document(
+            label=_t(d, "LargeDocLabel", f"{g}.LargeDocLabel"),
+            has_protocol=_flag(d, "LargeDocHasProtocol", g),
+            has_sap=_flag(d, "LargeDocHasSAP", g),
+            has_icf=_flag(d, "LargeDocHasICF", g),
+            date=_date(d, "LargeDocDate", g),
+            upload_date=_t(d, "LargeDocUploadDate", f"{g}.LargeDocUploadDate"),
+            filename=filename,
+            size=parse_int(text(d, "LargeDocSize", f"{g}.LargeDocSize"), field=f"{g}.LargeDocSize"),
+            url=LARGE_DOC_URL.format(tail=study.nct_id[-2:], nct=study.nct_id, filename=filename)
+            if filename else None,
+        ))
+    f = "AnnotationSection.AnnotationModule.UnpostedAnnotation"
+    up = obj(obj(obj(study_obj, "AnnotationSection", "AnnotationSection"), "AnnotationModule",
+                 "AnnotationSection.AnnotationModule"), "UnpostedAnnotation", f)
+    study.unposted_responsible_party = _t(up, "UnpostedResponsibleParty", f"{f}.UnpostedResponsibleParty")
+    for i, e in enumerate(_list(up, "UnpostedEventList", "UnpostedEvent", f)):
+        g = f"{f}.UnpostedEventList.UnpostedEvent[{i}]"
+        kind = enum_value("unposted_event_type", text(e, "UnpostedEventType", f"{g}.UnpostedEventType"),
+                          field=f"{g}.UnpostedEventType")
+        if kind:
+            study.record_events.append(RecordEvent("unposted", kind, date=_date(e, "UnpostedEventDate", g)))
 
 
 def _identification(study: Study, ident: JsonObj) -> None:

@@ -11,16 +11,21 @@ from fhirconv.model.study import (
     Contact,
     DateInfo,
     Design,
+    Document,
     Eligibility,
     Enrollment,
+    ExpandedAccess,
     Geo,
     Intervention,
+    IpdSharing,
     Link,
     Location,
     Mesh,
     Official,
     Org,
     Outcome,
+    Oversight,
+    RecordEvent,
     Reference,
     ResponsibleParty,
     SecondaryId,
@@ -121,11 +126,16 @@ def read_v2_study(record: Any) -> Study:
     study.conditions = _texts(cond, "conditions", "conditionsModule.conditions")
     study.keywords = _texts(cond, "keywords", "conditionsModule.keywords")
     study.design = _design(obj(ps, "designModule", "designModule"))
+    _design_extras(study, obj(ps, "designModule", "designModule"))
     _arms(study, obj(ps, "armsInterventionsModule", "armsInterventionsModule"))
     _outcomes(study, obj(ps, "outcomesModule", "outcomesModule"))
     study.eligibility = _eligibility(obj(ps, "eligibilityModule", "eligibilityModule"))
     _contacts(study, obj(ps, "contactsLocationsModule", "contactsLocationsModule"))
     _references(study, obj(ps, "referencesModule", "referencesModule"))
+    _oversight(study, ps)
+    _ipd(study, ps)
+    _documents(study, obj(record, "documentSection", "documentSection"))
+    _annotations(study, obj(record, "annotationSection", "annotationSection"))
 
     derived = obj(record, "derivedSection", "derivedSection")
     study.condition_meshes = _meshes(derived, "conditionBrowseModule")
@@ -189,6 +199,104 @@ def _status(study: Study, st: JsonObj) -> None:
     )
     study.first_posted = _date_struct(st, "studyFirstPostDateStruct", f"{f}.studyFirstPostDateStruct")
     study.last_update_posted = _date_struct(st, "lastUpdatePostDateStruct", f"{f}.lastUpdatePostDateStruct")
+    rd = study.registry_dates
+    for attr, key in (("first_submitted_qc", "studyFirstSubmitQcDate"),
+                      ("last_update_submitted", "lastUpdateSubmitDate"),
+                      ("results_first_submitted", "resultsFirstSubmitDate"),
+                      ("results_first_submitted_qc", "resultsFirstSubmitQcDate"),
+                      ("disposition_first_submitted", "dispFirstSubmitDate"),
+                      ("disposition_first_submitted_qc", "dispFirstSubmitQcDate")):
+        setattr(rd, attr, parse_date(text(st, key, f"{f}.{key}"), field=f"{f}.{key}"))
+    rd.results_first_posted = _date_struct(st, "resultsFirstPostDateStruct", f"{f}.resultsFirstPostDateStruct")
+    rd.disposition_first_posted = _date_struct(st, "dispFirstPostDateStruct", f"{f}.dispFirstPostDateStruct")
+    if st.get("expandedAccessInfo") is not None:
+        ea = obj(st, "expandedAccessInfo", f"{f}.expandedAccessInfo")
+        g = f"{f}.expandedAccessInfo"
+        ea_nct = text(ea, "nctId", f"{g}.nctId")
+        study.expanded_access = ExpandedAccess(
+            available=parse_bool(ea.get("hasExpandedAccess"), field=f"{g}.hasExpandedAccess"),
+            nct_id=nct_id(ea_nct, field=f"{g}.nctId") if ea_nct else None,
+            status=enum_value("expanded_access_status", text(ea, "statusForNctId", f"{g}.statusForNctId"),
+                              field=f"{g}.statusForNctId"),
+        )
+
+
+def _oversight(study: Study, ps: JsonObj) -> None:
+    f = "oversightModule"
+    om = ps.get(f)
+    if om is None:
+        return
+    om = obj(ps, f, f)
+    study.oversight = Oversight()
+    for attr, key in (
+        ("has_dmc", "oversightHasDmc"), ("fda_regulated_drug", "isFdaRegulatedDrug"),
+        ("fda_regulated_device", "isFdaRegulatedDevice"), ("unapproved_device", "isUnapprovedDevice"),
+        ("ppsd", "isPpsd"), ("us_export", "isUsExport"), ("fdaaa801_violation", "fdaaa801Violation")):
+        setattr(study.oversight, attr, parse_bool(om.get(key), field=f"{f}.{key}"))
+
+
+def _ipd(study: Study, ps: JsonObj) -> None:
+    f = "ipdSharingStatementModule"
+    if ps.get(f) is None:
+        return
+    im = obj(ps, f, f)
+    study.ipd_sharing = IpdSharing(
+        plan=enum_value("ipd_sharing", text(im, "ipdSharing", f"{f}.ipdSharing"), field=f"{f}.ipdSharing"),
+        description=_tx(im, "description", f"{f}.description"),
+        info_types=enum_values("ipd_info_type", strs(im, "infoTypes", f"{f}.infoTypes"), field=f"{f}.infoTypes"),
+        time_frame=_tx(im, "timeFrame", f"{f}.timeFrame"),
+        access_criteria=_tx(im, "accessCriteria", f"{f}.accessCriteria"),
+        url=_tx(im, "url", f"{f}.url"),
+    )
+
+
+# The registry serves a record's large documents at this address (the study page links them so).
+LARGE_DOC_URL = "https://cdn.clinicaltrials.gov/large-docs/{tail}/{nct}/{filename}"
+
+
+def _documents(study: Study, ds: JsonObj) -> None:
+    f = "documentSection.largeDocumentModule"
+    for i, d in enumerate(objs(obj(ds, "largeDocumentModule", f), "largeDocs", f"{f}.largeDocs")):
+        g = f"{f}.largeDocs[{i}]"
+        filename = _tx(d, "filename", f"{g}.filename")
+        study.documents.append(Document(
+            label=_tx(d, "label", f"{g}.label"),
+            has_protocol=parse_bool(d.get("hasProtocol"), field=f"{g}.hasProtocol"),
+            has_sap=parse_bool(d.get("hasSap"), field=f"{g}.hasSap"),
+            has_icf=parse_bool(d.get("hasIcf"), field=f"{g}.hasIcf"),
+            date=parse_date(text(d, "date", f"{g}.date"), field=f"{g}.date"),
+            upload_date=_tx(d, "uploadDate", f"{g}.uploadDate"),
+            filename=filename,
+            size=parse_int(d.get("size"), field=f"{g}.size"),
+            url=LARGE_DOC_URL.format(tail=study.nct_id[-2:], nct=study.nct_id, filename=filename)
+            if filename else None,
+        ))
+
+
+def _annotations(study: Study, an: JsonObj) -> None:
+    f = "annotationSection.annotationModule"
+    am = obj(an, "annotationModule", f)
+    up = obj(am, "unpostedAnnotation", f"{f}.unpostedAnnotation")
+    study.unposted_responsible_party = _tx(up, "unpostedResponsibleParty",
+                                           f"{f}.unpostedAnnotation.unpostedResponsibleParty")
+    for i, e in enumerate(objs(up, "unpostedEvents", f"{f}.unpostedAnnotation.unpostedEvents")):
+        g = f"{f}.unpostedAnnotation.unpostedEvents[{i}]"
+        kind = enum_value("unposted_event_type", text(e, "type", f"{g}.type"), field=f"{g}.type")
+        if kind:
+            study.record_events.append(RecordEvent(
+                "unposted", kind, date=parse_date(text(e, "date", f"{g}.date"), field=f"{g}.date")))
+    va = obj(am, "violationAnnotation", f"{f}.violationAnnotation")
+    for i, e in enumerate(objs(va, "violationEvents", f"{f}.violationAnnotation.violationEvents")):
+        g = f"{f}.violationAnnotation.violationEvents[{i}]"
+        kind = enum_value("violation_event_type", text(e, "type", f"{g}.type"), field=f"{g}.type")
+        if not kind:
+            continue
+        dates = {name: d for name, key in (("issued", "issuedDate"), ("release", "releaseDate"),
+                                           ("posted", "postedDate"), ("creation", "creationDate"))
+                 if (d := parse_date(text(e, key, f"{g}.{key}"), field=f"{g}.{key}"))}
+        study.record_events.append(RecordEvent(
+            "violation", kind, date=dates.get("posted"), description=_tx(e, "description", f"{g}.description"),
+            dates=dates))
 
 
 def _sponsors(study: Study, sp: JsonObj) -> None:
@@ -264,6 +372,22 @@ def _design(dm: JsonObj) -> Design:
         target_duration=_tx(dm, "targetDuration", f"{f}.targetDuration"),
         patient_registry=parse_bool(dm.get("patientRegistry"), field=f"{f}.patientRegistry"),
     )
+
+
+def _design_extras(study: Study, dm: JsonObj) -> None:
+    """Biospecimens and the kinds of expanded access (of an expanded-access record)."""
+    f = "designModule"
+    bio = obj(dm, "bioSpec", f"{f}.bioSpec")
+    study.biospec_retention = enum_value("bio_spec_retention", text(bio, "retention", f"{f}.bioSpec.retention"),
+                                         field=f"{f}.bioSpec.retention")
+    study.biospec_description = _tx(bio, "description", f"{f}.bioSpec.description")
+    types = obj(dm, "expandedAccessTypes", f"{f}.expandedAccessTypes")
+    kinds = [k.upper() for k in ("individual", "intermediate", "treatment")
+             if parse_bool(types.get(k), field=f"{f}.expandedAccessTypes.{k}")]
+    if kinds:
+        if study.expanded_access is None:
+            study.expanded_access = ExpandedAccess()
+        study.expanded_access.types = kinds
 
 
 def _arms(study: Study, am: JsonObj) -> None:

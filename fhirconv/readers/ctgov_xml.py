@@ -33,15 +33,20 @@ from fhirconv.model.study import (
     Contact,
     DateInfo,
     Design,
+    Document,
     Eligibility,
     Enrollment,
+    ExpandedAccess,
     Intervention,
+    IpdSharing,
     Link,
     Location,
     Mesh,
     Official,
     Org,
     Outcome,
+    Oversight,
+    RecordEvent,
     Reference,
     ResponsibleParty,
     SecondaryId,
@@ -266,7 +271,68 @@ def _study(cs: Element, nct_id: str) -> Study:
     ]
     study.links = [Link(url=url, label=_text(e, "description")) for e in cs.findall("link") if (url := _text(e, "url"))]
     study.has_results = cs.find("clinical_results") is not None
+    _registry(study, cs)
     return study
+
+
+def _registry(study: Study, cs: Element) -> None:
+    """Oversight, data sharing, expanded access, biospecimens, registry dates, documents, unposted results."""
+    ov = cs.find("oversight_info")
+    if ov is not None:
+        study.oversight = Oversight(authorities=_texts(ov, "authority"))
+        for attr, tag in (
+            ("has_dmc", "has_dmc"), ("fda_regulated_drug", "is_fda_regulated_drug"),
+            ("fda_regulated_device", "is_fda_regulated_device"), ("unapproved_device", "is_unapproved_device"),
+            ("ppsd", "is_ppsd"), ("us_export", "is_us_export")):
+            setattr(study.oversight, attr, _yes_no(ov, tag))
+    pd = cs.find("patient_data")
+    if pd is not None:
+        study.ipd_sharing = IpdSharing(
+            plan=nz.enum_value("ipd_sharing", _text(pd, "sharing_ipd"), field="patient_data/sharing_ipd"),
+            description=_text(pd, "ipd_description"),
+            info_types=nz.enum_values("ipd_info_type", _texts(pd, "ipd_info_type"), field="patient_data/ipd_info_type"),
+            time_frame=_text(pd, "ipd_time_frame"),
+            access_criteria=_text(pd, "ipd_access_criteria"),
+            url=_text(pd, "ipd_url"),
+        )
+    available = _yes_no(cs, "has_expanded_access")
+    kinds = [k.upper() for k in ("individual", "intermediate", "treatment")
+             if _yes_no(cs, f"expanded_access_info/expanded_access_type_{k}")]
+    if available is not None or kinds:
+        study.expanded_access = ExpandedAccess(available=available, types=kinds)
+    study.biospec_retention = _enum("bio_spec_retention", cs, "biospec_retention")
+    study.biospec_description = _block(cs, "biospec_descr")
+    rd = study.registry_dates
+    rd.first_submitted_qc = _date(cs, "study_first_submitted_qc")
+    rd.last_update_submitted = _date(cs, "last_update_submitted")
+    rd.results_first_submitted = _date(cs, "results_first_submitted")
+    rd.results_first_submitted_qc = _date(cs, "results_first_submitted_qc")
+    rd.results_first_posted = _date_info(cs, "results_first_posted")
+    rd.disposition_first_submitted = _date(cs, "disposition_first_submitted")
+    rd.disposition_first_submitted_qc = _date(cs, "disposition_first_submitted_qc")
+    rd.disposition_first_posted = _date_info(cs, "disposition_first_posted")
+    for i, doc in enumerate(cs.findall("provided_document_section/provided_document")):
+        path = f"provided_document_section/provided_document[{i}]"
+        url = _text(doc, "document_url")
+        study.documents.append(Document(
+            label=_text(doc, "document_type"),
+            has_protocol=nz.parse_bool(_text(doc, "document_has_protocol"), field=f"{path}/document_has_protocol"),
+            has_sap=nz.parse_bool(_text(doc, "document_has_sap"), field=f"{path}/document_has_sap"),
+            has_icf=nz.parse_bool(_text(doc, "document_has_icf"), field=f"{path}/document_has_icf"),
+            date=nz.parse_date(_text(doc, "document_date"), field=f"{path}/document_date"),
+            filename=url.rsplit("/", 1)[-1] if url else None,
+            url=url,
+        ))
+    # <pending_results>: results submitted (v2 RELEASE), returned after QC review (RESET) or the submission
+    # cancelled (UNRELEASE), each dated ("Unknown" when the registry does not know when).
+    pending = cs.find("pending_results")
+    for i, event in enumerate(pending if pending is not None else ()):
+        kind = {"submitted": "RELEASE", "returned": "RESET", "submission_canceled": "UNRELEASE"}.get(event.tag)
+        if kind is None:
+            continue
+        when = (event.text or "").strip()
+        date = None if when.lower() == "unknown" else nz.parse_date(when, field=f"pending_results/{event.tag}[{i}]")
+        study.record_events.append(RecordEvent("unposted", kind, date=date))
 
 
 def _org(element: Element, path: str) -> Org | None:

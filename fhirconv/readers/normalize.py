@@ -30,7 +30,8 @@ __all__ = [
 # InterventionalAssignment, PrimaryPurpose, DesignMasking, WhoMasked, ObservationalModel,
 # DesignTimePerspective, Sex, StandardAge, ArmGroupType, InterventionType, OfficialRole, ContactRole,
 # RecruitmentStatus, DateType, AgencyClass, SecondaryIdType, ReferenceType, SamplingMethod,
-# ResponsiblePartyType, EnrollmentType); https://clinicaltrials.gov/data-api/api . Copies are in
+# ResponsiblePartyType, EnrollmentType, IpdSharing, IpdSharingInfoType, BioSpecRetention,
+# ExpandedAccessStatus, UnpostedEventType, ViolationEventType); https://clinicaltrials.gov/data-api/api . Copies are in
 # tests/data/ctgov-corpus/spec/*/ctg-oas-v2.yaml. SecondaryIdType "CTIS" appears only in the newer
 # of the two copies; we accept the union.
 ENUMS: dict[str, tuple[str, ...]] = {
@@ -82,6 +83,16 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "sampling_method": ("PROBABILITY_SAMPLE", "NON_PROBABILITY_SAMPLE"),
     "responsible_party_type": ("SPONSOR", "PRINCIPAL_INVESTIGATOR", "SPONSOR_INVESTIGATOR"),
     "enrollment_type": ("ACTUAL", "ESTIMATED"),
+    "ipd_sharing": ("YES", "NO", "UNDECIDED"),
+    "ipd_info_type": ("STUDY_PROTOCOL", "SAP", "ICF", "CSR", "ANALYTIC_CODE"),
+    "bio_spec_retention": ("NONE_RETAINED", "SAMPLES_WITH_DNA", "SAMPLES_WITHOUT_DNA"),
+    "expanded_access_status": (
+        "AVAILABLE", "NO_LONGER_AVAILABLE", "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING",
+    ),
+    "unposted_event_type": ("RESET", "RELEASE", "UNRELEASE"),
+    "violation_event_type": (
+        "VIOLATION_IDENTIFIED", "CORRECTION_CONFIRMED", "PENALTY_IMPOSED", "ISSUES_IN_LETTER_ADDRESSED_CONFIRMED",
+    ),
 }
 ENUMS["last_known_status"] = ENUMS["overall_status"]
 
@@ -112,6 +123,12 @@ _ALIASES: dict[str, dict[str, str]] = {
     "arm_type": {"ARM": "OTHER"},
     "date_type": {"ANTICIPATED": "ESTIMATED", "ESTIMATE": "ESTIMATED"},
     "enrollment_type": {"ANTICIPATED": "ESTIMATED", "ESTIMATE": "ESTIMATED"},
+    # Classic API and page prose: "Statistical Analysis Plan (SAP)", "Informed Consent Form (ICF)", ...
+    "ipd_info_type": {
+        "STATISTICAL_ANALYSIS_PLAN_SAP": "SAP", "STATISTICAL_ANALYSIS_PLAN": "SAP",
+        "INFORMED_CONSENT_FORM_ICF": "ICF", "INFORMED_CONSENT_FORM": "ICF",
+        "CLINICAL_STUDY_REPORT_CSR": "CSR", "CLINICAL_STUDY_REPORT": "CSR",
+    },
     "org_class": {
         "U_S_FED": "FED", "US_FED": "FED", "OTHER_U_S_FEDERAL_AGENCY": "FED", "INDIVIDUAL": "INDIV",
         "AMBIGUOUS": "AMBIG", "OTHER_GOVERNMENT": "OTHER_GOV",

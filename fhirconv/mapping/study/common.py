@@ -300,6 +300,30 @@ def related_artifacts(study: Study, version: FhirVersion) -> list[dict[str, Any]
     return out
 
 
+def responsible_party(study: Study) -> tuple[str, dict[str, Any], str | None] | None:
+    """(name, role, affiliation) of the party responsible for the record: the lead sponsor (type SPONSOR: a
+    party of its own, so the role is stated), or the investigator with title; records before 2017 give a
+    name-and-title line and an organisation instead."""
+    rp = study.responsible_party
+    if rp is None:
+        return None
+    field = "sponsorCollaboratorsModule.responsibleParty.type"
+    role = concept("ctgov-responsible-party-type", rp.type, field=field, label="Responsible party") \
+        if rp.type else {"text": "Responsible party"}
+    if rp.type == "SPONSOR":
+        name = clean(study.lead_sponsor.name) if study.lead_sponsor else None
+        return (name, role, None) if name else None
+    name = clean(rp.investigator_name)
+    title = clean(rp.investigator_title)
+    if name:
+        name += f", {title}" if title else ""
+    else:
+        name = clean(rp.old_name_title)
+    if not name:
+        return None
+    return name, role, clean(rp.investigator_affiliation) or clean(rp.old_organization)
+
+
 # --- organisations ------------------------------------------------------------------------------------------
 
 
@@ -335,6 +359,16 @@ def telecom(contact: Contact) -> list[dict[str, Any]]:
     return out
 
 
+def contact_purpose(contact: Contact) -> dict[str, Any] | None:
+    """A site contact's role (site contact, principal investigator, sub-investigator) as R5 ExtendedContactDetail
+    `purpose`. In words only: its extensible binding (contactentity-type: billing, administrative, ...) has no
+    code for a study role, and the research-study-party-role codes are for ResearchStudy.associatedParty."""
+    if not contact.role:
+        return None
+    field = "contactsLocationsModule.locations.contacts.role"
+    return {"text": display("ctgov-contact-role", contact.role, field=field)}
+
+
 def location(study: Study, loc: Location, key: tuple[str, str], version: FhirVersion) -> Keyed:
     """A study site: facility name, address, recruitment status, contacts, geo point."""
     system, value = key
@@ -358,7 +392,11 @@ def location(study: Study, loc: Location, key: tuple[str, str], version: FhirVer
         for c in loc.contacts:
             cname = clean(c.name)
             if cname:
-                parts: list[tuple[str, str, Any]] = [("name", "HumanName", {"text": cname})]
+                parts: list[tuple[str, str, Any]] = []
+                purpose = contact_purpose(c)
+                if purpose:
+                    parts.append(("purpose", "CodeableConcept", purpose))
+                parts.append(("name", "HumanName", {"text": cname}))
                 parts += [("telecom", "ContactPoint", t) for t in telecom(c)]
                 named.append(xver.complex_("Location.contact", parts))
         if named:
@@ -369,6 +407,9 @@ def location(study: Study, loc: Location, key: tuple[str, str], version: FhirVer
         for c in loc.contacts:
             detail: dict[str, Any] = {}
             cname = clean(c.name)
+            purpose = contact_purpose(c)
+            if purpose and (cname or telecom(c)):
+                detail["purpose"] = purpose
             if cname:
                 detail["name"] = [{"text": cname}]
             tel = telecom(c)

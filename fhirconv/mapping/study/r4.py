@@ -7,7 +7,7 @@ from typing import Any
 from fhirconv.errors import InputError
 from fhirconv.mapping import keys, xver
 from fhirconv.mapping.conceptmaps import concept, display, lookup
-from fhirconv.mapping.study import common
+from fhirconv.mapping.study import common, registry
 from fhirconv.model.study import Study
 from fhirconv.output.bundle import Keyed, reference
 from fhirconv.versions import FhirVersion
@@ -83,7 +83,7 @@ def map_study_r4(study: Study) -> list[Keyed]:
     phase = common.phase(study)
     if phase:
         rs["phase"] = phase
-    category = common.design_concepts(study)
+    category = common.design_concepts(study) + registry.design_concepts(study) + registry.classifiers(study)
     if category:
         rs["category"] = category
     focus = common.focus_concepts(study)
@@ -113,7 +113,7 @@ def map_study_r4(study: Study) -> list[Keyed]:
     description = common.markdown(study.brief_summary, study.detailed_description)
     if description:
         rs["description"] = description
-    artifacts = common.related_artifacts(study, V)
+    artifacts = common.related_artifacts(study, V) + registry.related_artifacts(study, V)
     if artifacts:
         rs["relatedArtifact"] = artifacts
 
@@ -139,7 +139,7 @@ def map_study_r4(study: Study) -> list[Keyed]:
     why = common.clean(study.why_stopped)
     if why:
         rs["reasonStopped"] = {"text": why}
-    notes = common.notes(study)
+    notes = common.notes(study) + registry.notes(study)
     if notes:
         rs["note"] = notes
 
@@ -166,7 +166,8 @@ def map_study_r4(study: Study) -> list[Keyed]:
         rs["objective"] = objectives
 
     extensions = (_labels(study, title) + parties + _sponsor_parties(study, items)
-                  + [_progress_extension(p) for p in common.progress_status(study, V)] + _outcome_measures(study))
+                  + [_progress_extension(p) for p in common.progress_status(study, V)] + _outcome_measures(study)
+                  + registry.extensions(study, V))
     if extensions:
         rs["extension"] = extensions
     system, value = keys.study_key(study.nct_id)
@@ -226,15 +227,16 @@ def _sponsor_parties(study: Study, items: list[Keyed]) -> list[dict[str, Any]]:
                           concept("ctgov-agency-class", org.cls, field="sponsorCollaboratorsModule.class")))
         parts.append(("party", "Reference", common.org_reference(item)))
         out.append(xver.complex_("ResearchStudy.associatedParty", parts))
-    rp = study.responsible_party
-    rp_name = common.clean(rp.investigator_name) if rp else None
-    if rp and rp.type and rp.type != "SPONSOR" and rp_name:
-        title = common.clean(rp.investigator_title)
-        role = concept("ctgov-responsible-party-type", rp.type,
-                       field="sponsorCollaboratorsModule.responsibleParty.type", label="Responsible party")
-        parts = [("name", "String", rp_name + (f", {title}" if title else "")), ("role", "CodeableConcept", role)]
-        affiliation = common.clean(rp.investigator_affiliation)
-        if affiliation:
+    responsible = common.responsible_party(study)
+    if responsible is not None:
+        rp_name, role, affiliation = responsible
+        parts = [("name", "String", rp_name), ("role", "CodeableConcept", role)]
+        if study.responsible_party and study.responsible_party.type == "SPONSOR":
+            sponsor = next((i for i in items if i.resource.get("resourceType") == "Organization"
+                            and i.resource.get("name") == rp_name), None)
+            if sponsor is not None:
+                parts.append(("party", "Reference", common.org_reference(sponsor)))
+        elif affiliation:
             parts.append(("party", "Reference", {"display": affiliation}))
         out.append(xver.complex_("ResearchStudy.associatedParty", parts))
     return out

@@ -7,7 +7,7 @@ from typing import Any
 from fhirconv.errors import InputError
 from fhirconv.mapping import keys
 from fhirconv.mapping.conceptmaps import concept, translate
-from fhirconv.mapping.study import common
+from fhirconv.mapping.study import common, registry
 from fhirconv.model.study import ArmGroup, Intervention, Study
 from fhirconv.output.bundle import Keyed, reference
 from fhirconv.versions import FhirVersion
@@ -125,16 +125,14 @@ def associated_parties(study: Study, orgs: dict[str, Keyed]) -> tuple[list[dict[
         if affiliation:
             party["party"] = {"display": affiliation}
         parties.append(party)
-    rp = study.responsible_party
-    rp_name = common.clean(rp.investigator_name) if rp else None
-    if rp and rp.type and rp.type != "SPONSOR" and rp_name:
-        title = common.clean(rp.investigator_title)
-        party = {"name": rp_name + (f", {title}" if title else ""),
-                 "role": concept("ctgov-responsible-party-type", rp.type,
-                                 field="sponsorCollaboratorsModule.responsibleParty.type",
-                                 label="Responsible party")}
-        affiliation = common.clean(rp.investigator_affiliation)
-        if affiliation:
+    responsible = common.responsible_party(study)
+    if responsible is not None:
+        rp_name, role, affiliation = responsible
+        party = {"name": rp_name, "role": role}
+        sponsor = orgs.get(keys.organization_key(rp_name)[1]) if affiliation is None else None
+        if sponsor is not None and study.responsible_party and study.responsible_party.type == "SPONSOR":
+            party["party"] = common.org_reference(sponsor)
+        elif affiliation:
             party["party"] = {"display": affiliation}
         parties.append(party)
     for n, c in enumerate(study.central_contacts, start=1):
@@ -178,6 +176,9 @@ def map_study_r5(study: Study) -> list[Keyed]:
     arms, interventions = comparison_groups(study)
     if contacts or interventions:
         rs["contained"] = contacts + interventions
+    extensions = registry.extensions(study, V)
+    if extensions:
+        rs["extension"] = extensions
     rs["identifier"] = common.identifiers(study)
     title = common.clean(study.brief_title) or common.clean(study.official_title)
     if title:
@@ -191,7 +192,7 @@ def map_study_r5(study: Study) -> list[Keyed]:
         labels.append(_label("acronym", "Acronym", acronym))
     if labels:
         rs["label"] = labels
-    artifacts = common.related_artifacts(study, V)
+    artifacts = common.related_artifacts(study, V) + registry.related_artifacts(study, V)
     if artifacts:
         rs["relatedArtifact"] = artifacts
     if study.last_update_posted and common.clean(study.last_update_posted.date):
@@ -202,7 +203,7 @@ def map_study_r5(study: Study) -> list[Keyed]:
     phase = common.phase(study)
     if phase:
         rs["phase"] = phase
-    design = common.design_concepts(study)
+    design = common.design_concepts(study) + registry.design_concepts(study)
     if design:
         rs["studyDesign"] = design
     focus = common.focus_concepts(study)
@@ -225,11 +226,13 @@ def map_study_r5(study: Study) -> list[Keyed]:
         rs["period"] = period
     if sites:
         rs["site"] = [reference("Location", s.system, s.value, s.resource.get("name")) for s in sites]
-    notes = common.notes(study)
+    notes = common.notes(study) + registry.notes(study)
     if notes:
         rs["note"] = notes
-    if study.design.patient_registry:
-        rs["classifier"] = [{"text": "Patient registry"}]
+    classifiers = [{"text": "Patient registry"}] if study.design.patient_registry else []
+    classifiers += registry.classifiers(study)
+    if classifiers:
+        rs["classifier"] = classifiers
     if parties:
         rs["associatedParty"] = parties
     progress = common.progress_status(study, V)
