@@ -292,12 +292,17 @@ def related_artifacts(study: Study, version: FhirVersion) -> list[dict[str, Any]
         label = clean(link.label)
         if label:
             art["display"] = label
-        if version is FhirVersion.R4:
-            art["url"] = link_url
-        else:
-            art["document"] = {"url": link_url}
-        out.append(art)
+        out.append(with_url(art, link_url, version))
     return out
+
+
+def with_url(art: dict[str, Any], url: str, version: FhirVersion) -> dict[str, Any]:
+    """A RelatedArtifact's address: R4 `url`; R5 has none, the document's `url` says it."""
+    if version is FhirVersion.R4:
+        art["url"] = url
+    else:
+        art["document"] = {"url": url}
+    return art
 
 
 def responsible_party(study: Study) -> tuple[str, dict[str, Any], str | None] | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from fhirconv.mapping import keys, xver
 from fhirconv.mapping.conceptmaps import display
-from fhirconv.mapping.study.common import clean
+from fhirconv.mapping.study.common import clean, with_url
 from fhirconv.model.study import DateInfo, Document, Study
 from fhirconv.versions import FhirVersion
 
@@ -189,11 +189,7 @@ def related_artifacts(study: Study, version: FhirVersion) -> list[dict[str, Any]
             continue
         kind = display("ctgov-secondary-id-type", sid.type, field="secondaryIdInfos.type") if sid.type else None
         art = {"type": "documentation", "display": f"{kind}: {value}" if kind else value}
-        if version is FhirVersion.R4:
-            art["url"] = link
-        else:
-            art["document"] = {"url": link}
-        out.append(art)
+        out.append(with_url(art, link, version))
     return out
 
 
