@@ -241,12 +241,17 @@ def test_r4_conditions_keywords_focus() -> None:
 
 def test_r4_arms_objectives_description_artifacts() -> None:
     rs = _study(map_study(full_study(), R4))
+    exposure = xver.url("ResearchStudy.comparisonGroup.intendedExposure")
     assert rs["arm"] == [
-        {"name": "Aspirin",
+        {"extension": [{"url": exposure, "valueReference": {"reference": "#intervention-1", "type": "EvidenceVariable",
+                                                             "display": "Drug: Aspirin"}}],
+         "name": "Aspirin",
          "type": {"coding": [{"system": "http://hl7.org/fhir/research-study-arm-type", "code": "experimental",
                               "display": "Experimental"}], "text": "Experimental"},
          "description": "500 mg once\n\nInterventions: Drug: Aspirin"},
-        {"name": "Placebo",
+        {"extension": [{"url": exposure, "valueReference": {"reference": "#intervention-2", "type": "EvidenceVariable",
+                                                             "display": "Other: Placebo"}}],
+         "name": "Placebo",
          "type": {"coding": [{"system": "http://hl7.org/fhir/research-study-arm-type", "code": "placebo-comparator",
                               "display": "Placebo Comparator"}], "text": "Placebo Comparator"},
          "description": "Interventions: Other: Placebo"},

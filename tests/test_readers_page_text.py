@@ -121,7 +121,20 @@ def test_reference_trial_every_field_the_page_shows() -> None:
     assert (s.org_study_id, s.secondary_ids) == ("IBCE_MSC2(Covid)", [])
     assert s.status_verified_date == "2021-08"
     assert s.keywords == ["pneumonia", "Sars-COV2", "Covid-19"]
-    assert [m.term for m in s.condition_meshes] == ["COVID-19", "Pneumonia", "Pneumonia, Viral"]
+    # every "Additional relevant MeSH terms" entry (the page does not tell own terms from ancestors)
+    assert [m.term for m in s.condition_meshes] == [
+        "COVID-19", "Pneumonia", "Pneumonia, Viral", "Lung Diseases, Interstitial", "Respiratory Tract Infections",
+        "Infections", "Virus Diseases", "Coronavirus Infections", "Coronaviridae Infections", "Nidovirales Infections",
+        "RNA Virus Infections", "Lung Diseases", "Respiratory Tract Diseases",
+    ]  # fmt: skip
+    assert s.ipd_sharing is not None
+    assert (s.ipd_sharing.plan, s.ipd_sharing.description) == ("NO", None)
+    assert s.oversight is not None
+    assert (s.oversight.fda_regulated_drug, s.oversight.fda_regulated_device) == (False, False)
+    assert s.has_results is False  # "- No Results Posted"
+    assert s.eligibility.std_ages == ["ADULT", "OLDER_ADULT"]
+    assert s.first_posted is not None
+    assert s.first_posted.date == "2020-05-11"
 
     assert extras.ipd_sharing == "NO"
     assert (extras.fda_regulated_drug, extras.fda_regulated_device) == (False, False)

@@ -206,3 +206,20 @@ def test_same_study_same_registry_facts_from_xml_and_v2() -> None:
     assert v2.expanded_access is not None
     assert xml.expanded_access is not None
     assert v2.expanded_access.available == xml.expanded_access.available
+
+
+def test_r4_carries_intervention_descriptions_and_other_names_like_r5() -> None:
+    """R4 parity: R5's contained EvidenceVariables (description, other names), referenced from the arms."""
+    study = _study("NCT02210780.json")
+    r4, r5 = _rs(study, R4), _rs(study, R5)
+    r5_vars = {c["id"]: c for c in r5["contained"] if c["resourceType"] == "EvidenceVariable"}
+    r4_vars = {c["id"]: c for c in r4["contained"]}
+    assert set(r4_vars) == set(r5_vars)
+    dupilumab = next(v for v in r4_vars.values() if v["title"] == "Drug: Dupilumab")
+    assert dupilumab["description"] == "Administered via subcutaneous injection."
+    assert dupilumab["note"] == [{"text": "Other names: REGN668; SAR231893; Dupixent"}]
+    assert dupilumab["characteristic"] == [{"definitionCodeableConcept": {"text": "Drug: Dupilumab"}}]
+    for arm4, arm5 in zip(r4["arm"], r5["comparisonGroup"], strict=True):
+        refs4 = [e["valueReference"] for e in arm4.get("extension", [])
+                 if e["url"] == xver.url("ResearchStudy.comparisonGroup.intendedExposure")]
+        assert refs4 == arm5.get("intendedExposure", [])

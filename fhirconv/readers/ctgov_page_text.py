@@ -17,9 +17,12 @@ Summary", "Primary Outcome Measures", "Keywords provided by …", "Additional re
   noun (e.g. "Healthy Volunteers", "Post Covid Condition") comes out word by word.
 - The lines after the last labelled row are, in page order, the keywords line and the one or two
   columns of "Additional relevant MeSH terms". With a single such line it is taken as MeSH terms.
-  That MeSH list mixes the study's own terms with their ancestors and the page does not say which is
-  which: only terms that are also one of the study's conditions become `condition_meshes` (without
-  MeSH IDs, which the page does not show); all of them are kept in `PageExtras.mesh_terms`.
+  That MeSH list mixes the study's own terms with their ancestors, and condition terms with
+  intervention terms, and the page does not say which is which: all of them become `condition_meshes`
+  (without MeSH IDs, which the page does not show; the mapping makes the ones that name no condition
+  keywords, as for legacy XML's browse terms), and are also kept in `PageExtras.mesh_terms`.
+- "Plan to Share IPD" / "Plan Description" become the Study's IPD sharing plan, the FDA-regulated
+  drug / device rows its oversight flags ("No Results Posted" / "Results First Posted": `has_results`).
 - Interventions come from the "Intervention/treatment" cell, split at their type prefixes ("Drug:",
   "Other:", ...); a type prefix inside a name or description would split it wrongly. Their
   descriptions and arm links come from the arms table, where each known "Type: Name" is looked up.
@@ -56,11 +59,13 @@ from fhirconv.model.study import (
     DateInfo,
     Enrollment,
     Intervention,
+    IpdSharing,
     Location,
     Mesh,
     Official,
     Org,
     Outcome,
+    Oversight,
     ResponsibleParty,
     SecondaryId,
     Source,
@@ -625,6 +630,8 @@ class _Page:
                     f"unknown IPD sharing plan {cut(ipd)}", field="Plan to Share IPD", hint="Yes, No or Undecided"
                 )
         self.extras.ipd_description = self.value("Plan Description")
+        if ipd is not None or self.extras.ipd_description:
+            study.ipd_sharing = IpdSharing(plan=self.extras.ipd_sharing, description=self.extras.ipd_description)
         self.extras.fda_regulated_drug = nz.parse_bool(
             self.value("Studies a U.S. FDA-regulated Drug Product"), field="Studies a U.S. FDA-regulated Drug Product"
         )
@@ -632,6 +639,9 @@ class _Page:
             self.value("Studies a U.S. FDA-regulated Device Product"),
             field="Studies a U.S. FDA-regulated Device Product",
         )
+        if self.extras.fda_regulated_drug is not None or self.extras.fda_regulated_device is not None:
+            study.oversight = Oversight(fda_regulated_drug=self.extras.fda_regulated_drug,
+                                        fda_regulated_device=self.extras.fda_regulated_device)
 
     # --- conditions, keywords, MeSH terms ---
 
@@ -646,8 +656,7 @@ class _Page:
         lexicon = frozenset(t.casefold() for t in mesh)
         study.conditions = split_terms(self._condition_cell, lexicon)
         study.keywords = split_terms(keyword_line, lexicon) if keyword_line else []
-        conditions = {c.casefold() for c in study.conditions}
-        study.condition_meshes = [Mesh(term=t) for t in mesh if t.casefold() in conditions]
+        study.condition_meshes = [Mesh(term=t) for t in mesh]
         self.extras.mesh_terms = mesh
 
 

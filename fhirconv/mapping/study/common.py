@@ -9,7 +9,7 @@ from typing import Any
 from fhirconv.errors import InputError
 from fhirconv.mapping import keys, xver
 from fhirconv.mapping.conceptmaps import concept, display, translate
-from fhirconv.model.study import Age, Contact, DateInfo, Location, Mesh, Org, Study
+from fhirconv.model.study import Age, ArmGroup, Contact, DateInfo, Intervention, Location, Mesh, Org, Study
 from fhirconv.output.bundle import Keyed, reference
 from fhirconv.versions import FhirVersion
 
@@ -246,6 +246,14 @@ def intervention_label(kind: str | None, name: str) -> str:
     if not kind:
         return name
     return f"{display('ctgov-intervention-type', kind, field='armsInterventionsModule.interventions.type')}: {name}"
+
+
+def arm_uses(arm: ArmGroup, iv: Intervention) -> bool:
+    """Arm ↔ intervention, as either side of the record states it."""
+    if arm.label in iv.arm_group_labels:
+        return True
+    label = intervention_label(iv.type, iv.name.strip()).lower()
+    return any(n.strip().lower() == label for n in arm.intervention_names)
 
 
 def focus_concepts(study: Study) -> list[dict[str, Any]]:

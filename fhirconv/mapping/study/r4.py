@@ -144,8 +144,12 @@ def map_study_r4(study: Study) -> list[Keyed]:
         rs["note"] = notes
 
     arms = []
+    exposures, variables = _intervention_variables(study)
+    if variables:
+        rs["contained"] = variables
     for arm in study.arm_groups:
-        entry: dict[str, Any] = {"name": arm.label}
+        entry: dict[str, Any] = {"extension": exposures[arm.label]} if exposures.get(arm.label) else {}
+        entry["name"] = arm.label
         if arm.type:
             entry["type"] = concept("ctgov-arm-type", arm.type, field="armsInterventionsModule.armGroups.type")
         # R4 arms cannot reference interventions: the arm's interventions are listed in its description.
@@ -270,6 +274,34 @@ def _progress_extension(entry: dict[str, Any]) -> dict[str, Any]:
     return xver.complex_("ResearchStudy.progressStatus", parts)
 
 
+def _intervention_variables(study: Study) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """R5's comparisonGroup.intendedExposure in R4: each arm's interventions as cross-version extensions
+    referencing contained R4 EvidenceVariables (title "Type: Name", description, other names as note; R4
+    requires a characteristic, which names the intervention), numbered as in R5."""
+    per_arm: dict[str, list[dict[str, Any]]] = {}
+    contained: dict[int, dict[str, Any]] = {}
+    for arm in study.arm_groups:
+        for i, iv in enumerate(study.interventions, start=1):
+            if not common.clean(iv.name) or not common.arm_uses(arm, iv):
+                continue
+            label = common.intervention_label(iv.type, iv.name.strip())
+            if i not in contained:
+                ev: dict[str, Any] = {"resourceType": "EvidenceVariable", "id": f"intervention-{i}", "title": label}
+                others = [n.strip() for n in iv.other_names if n and n.strip()]
+                if others:
+                    ev["note"] = [{"text": "Other names: " + "; ".join(others)}]
+                ev["status"] = "active"
+                desc = common.clean(iv.description)
+                if desc:
+                    ev["description"] = desc
+                ev["characteristic"] = [{"definitionCodeableConcept": {"text": label}}]
+                contained[i] = ev
+            ref = {"reference": f"#intervention-{i}", "type": "EvidenceVariable", "display": label}
+            per_arm.setdefault(arm.label, []).append(
+                xver.simple("ResearchStudy.comparisonGroup.intendedExposure", "Reference", ref))
+    return per_arm, [contained[i] for i in sorted(contained)]
+
+
 def _interventions_line(study: Study, label: str, names: list[str]) -> str | None:
     """'Interventions: Drug: A; Other: Placebo' for one arm, from the arm's own list or the interventions'
     arm labels."""
@@ -281,7 +313,7 @@ def _interventions_line(study: Study, label: str, names: list[str]) -> str | Non
 
 
 # R4 ResearchStudy element order (the JSON is easier to read, and to diff, in the specification's order).
-_ORDER = ("resourceType", "extension", "identifier", "title", "protocol", "partOf", "status", "_status",
+_ORDER = ("resourceType", "contained", "extension", "identifier", "title", "protocol", "partOf", "status", "_status",
           "primaryPurposeType", "phase", "category", "focus", "condition", "contact", "relatedArtifact", "keyword",
           "location", "description", "enrollment", "period", "sponsor", "principalInvestigator", "site",
           "reasonStopped", "note", "arm", "objective")

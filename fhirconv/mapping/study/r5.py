@@ -8,7 +8,7 @@ from fhirconv.errors import InputError
 from fhirconv.mapping import keys
 from fhirconv.mapping.conceptmaps import concept, translate
 from fhirconv.mapping.study import common, registry
-from fhirconv.model.study import ArmGroup, Intervention, Study
+from fhirconv.model.study import Intervention, Study
 from fhirconv.output.bundle import Keyed, reference
 from fhirconv.versions import FhirVersion
 
@@ -45,14 +45,6 @@ def eligibility_group(study: Study) -> Keyed | None:
     return Keyed(res, system, value)
 
 
-def _linked(arm: ArmGroup, iv: Intervention) -> bool:
-    """Arm ↔ intervention, as either side of the record states it."""
-    if arm.label in iv.arm_group_labels:
-        return True
-    label = common.intervention_label(iv.type, iv.name.strip()).lower()
-    return any(n.strip().lower() == label for n in arm.intervention_names)
-
-
 def comparison_groups(study: Study) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """comparisonGroup entries, and the contained EvidenceVariables (one per intervention an arm uses) that
     their intendedExposure references point to, as HL7's ctgov example does."""
@@ -68,7 +60,7 @@ def comparison_groups(study: Study) -> tuple[list[dict[str, Any]], list[dict[str
             entry["description"] = desc
         exposures = []
         for i, iv in enumerate(study.interventions, start=1):
-            if not common.clean(iv.name) or not _linked(arm, iv):
+            if not common.clean(iv.name) or not common.arm_uses(arm, iv):
                 continue
             label = common.intervention_label(iv.type, iv.name.strip())
             if i not in contained:

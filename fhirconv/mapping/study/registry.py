@@ -60,6 +60,10 @@ def _ext(name: str, parts: list[tuple[str, str, Any]]) -> dict[str, Any] | None:
 def extensions(study: Study, version: FhirVersion) -> list[dict[str, Any]]:
     """The fhirconv extensions of the ResearchStudy (same in R4 and R5)."""
     out = [_oversight(study), _ipd(study), _expanded_access(study), _dates(study, version)]
+    if study.has_results is not None:
+        # Whether results are posted ("No Results Posted" on the page, v2 hasResults), also when the posted
+        # results themselves were not read (a fields= record, a page copy).
+        out.append({"url": EXT + "results-posted", "valueBoolean": study.has_results})
     return [e for e in out if e is not None]
 
 
