@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -119,12 +120,14 @@ def test_pilot_values_map_as_expected() -> None:
         ("effectiveDateTime", "2020-04-31T08:00:00+01:00"),
         ("identifier", " "),
         ("valueQuantity", float("inf")),
+        ("encounter.display", " "),  # the visit (VISIT, VISITNUM) varies per row too
+        ("encounter.identifier", " "),
     ],
 )
 def test_fast_path_rejects_bad_varying_values(version: FhirVersion, path: str, bad: Any) -> None:
     ctx = pilot_ctx()
     validator = FastValidator(version)
-    first = pilot_measurements()[0]
+    first = dataclasses.replace(pilot_measurements()[0], visit="WEEK 2", visit_number=4.0)
     item, plan = build_observation(first, ctx)
     validator.validate(item, plan.shape)
     res = dict(item.resource)
@@ -132,6 +135,10 @@ def test_fast_path_rejects_bad_varying_values(version: FhirVersion, path: str, b
         res["identifier"] = [{"system": "s", "value": bad}]
     elif path == "valueQuantity":
         res["valueQuantity"] = {**res["valueQuantity"], "value": bad}
+    elif path == "encounter.display":
+        res["encounter"] = {**res["encounter"], "display": bad}
+    elif path == "encounter.identifier":
+        res["encounter"] = {**res["encounter"], "identifier": {"system": "s", "value": bad}}
     else:
         res[path] = bad
     with pytest.raises(ValidationFailed):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +113,51 @@ def test_the_report_counts_adverse_events_by_organ_system(converted: tuple[str, 
             assert (int(row[1 + 3 * i]), int(row[2 + 3 * i])) == (len(subjects), len(set(subjects))), (
                 version, row[0], arm)
     assert sum(len(v) for v in events.values()) == 9
+
+
+def _visit_number(text: str) -> str:
+    number = float(text)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def test_the_visit_is_the_observations_encounter(converted: tuple[str, Path]) -> None:
+    _, out = converted
+    source = {}
+    for name, domain in (("lb.csv", "LB"), ("vs.csv", "VS")):
+        for row in _rows(name):
+            source[f"{row['USUBJID']}/{domain}/{int(float(row[domain + 'SEQ']))}"] = row
+    observations = [r for r in _resources(out) if r["resourceType"] == "Observation"]
+    assert len(observations) == len(source)
+    for r in observations:
+        row = source[r["identifier"][0]["value"]]
+        assert r["encounter"] == {
+            "identifier": {"system": "https://fhirconv.dev/fhir/sid/study/CDISCPILOT01/visit",
+                           "value": f"{row['USUBJID']}/{_visit_number(row['VISITNUM'])}"},
+            "display": row["VISIT"],
+        }
+
+
+def test_the_report_groups_results_by_visit(converted: tuple[str, Path], tmp_path: Path) -> None:
+    version, out = converted
+    page = tmp_path / "report.html"
+    assert CliRunner().invoke(main, ["report", str(out), "-o", str(page), "-q"]).exit_code == 0
+    tables = Tables()
+    tables.feed(page.read_text(encoding="utf-8"))
+    data = read_participants([PILOT])
+    arm_of = {p.subject_id: p.actual_arm or p.arm for p in data.participants}
+    for name, domain, kind in (("lb.csv", "LB", "laboratory"), ("vs.csv", "VS", "vital-signs")):
+        # The numbers of the source: results with a number and a date, by test, arm and visit.
+        expected: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+        number_of: dict[str, float] = {}
+        for row in _rows(name):
+            if row[f"{domain}STRESN"] and row[f"{domain}DTC"]:
+                expected[row[f"{domain}TEST"]][(arm_of[row["USUBJID"]], row["VISIT"])] += 1
+                number_of[row["VISIT"]] = float(row["VISITNUM"])
+        assert expected
+        for test, counts in expected.items():
+            header, *rows = tables.tables[f"{kind}:{test}"]
+            assert header[:3] == ["arm", "visit", "n"], (version, test)
+            assert {(arm, visit): int(n) for arm, visit, n, *_ in rows} == counts, (version, test)
+            for arm in {arm for arm, *_ in rows}:  # in VISITNUM order within each arm
+                order = [number_of[visit] for a, visit, *_ in rows if a == arm]
+                assert order == sorted(order), (version, test, arm)

@@ -67,11 +67,14 @@ def over_time(test: str, unit: str, summary: dict[str, Any], arms: list[str]) ->
         points = [p for p in summary["series"] if p["arm"] == arm]
         if not points:
             continue
-        x = [p["visit"] for p in points]
+        x = [p["x"] for p in points]
         ax.plot(x, [p["median"] for p in points], marker="o", ms=3, color=colour(i), label=arm)
         ax.fill_between(x, [p["q1"] for p in points], [p["q3"] for p in points], color=colour(i), alpha=0.15)
     ax.set_title(_short(test, 40), loc="left")
-    ax.set_xlabel("study day (visit)")
+    ticks = summary["visits"]
+    step = max(1, len(ticks) // 8)  # at most about 8 labels: names of visits are long
+    ax.set_xticks(range(0, len(ticks), step), [_short(v, 14) for v in ticks[::step]], rotation=30, ha="right")
+    ax.set_xlabel("visit" if summary["by_visit"] else "study day (weeks)")
     ax.set_ylabel(unit)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=7, frameon=False)

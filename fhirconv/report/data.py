@@ -228,13 +228,29 @@ def _result(r: Resource, who: dict[str, Any]) -> dict[str, Any] | None:
         high is not None and value > high)
     start = who["start"] or when
     return {"subject": who["key"], "arm": who["arm"], "kind": kind, "test": text_of(r.get("code")),
-            "unit": quantity.get("unit", ""), "day": (when - start).days, "value": value, "low": low,
-            "high": high, "out": out}
+            "unit": quantity.get("unit", ""), "day": (when - start).days, "visit": visit(r), "value": value,
+            "low": low, "high": high, "out": out}
 
 
-def visit_of(day: int) -> int:
-    """Study days grouped into visits: day 0, then weeks (days 1–7 → 7, 8–14 → 14, …): sampling days differ
-    by a day or two between participants, and a median over one participant says nothing."""
+def visit(r: Resource) -> tuple[float, str] | None:
+    """The visit an Observation was made at, as fhirconv writes it (mappings/README.md, VISIT/VISITNUM):
+    Observation.encounter, identifier `USUBJID/VISITNUM` and display VISIT. (VISITNUM, name) orders the
+    visits as the protocol numbers them; a visit with a name and no number sorts last."""
+    encounter = r.get("encounter")
+    if not isinstance(encounter, dict):
+        return None
+    number = str((encounter.get("identifier") or {}).get("value", "")).rpartition("/")[2]
+    try:
+        order = float(number)
+    except ValueError:
+        order = float("inf")
+    name = encounter.get("display") or (f"visit {number}" if order != float("inf") else "")
+    return (order, name) if name else None
+
+
+def week_of(day: int) -> int:
+    """Study days grouped into weeks, for results without a visit: day 0, then days 1–7 → 7, 8–14 → 14, …:
+    sampling days differ by a day or two between participants, and a median over one participant says nothing."""
     return 0 if day <= 0 else ((day + 6) // 7) * 7
 
 
@@ -245,17 +261,23 @@ def summarise(results: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
         tests[(row["kind"], row["test"])].append(row)
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for key, rows in sorted(tests.items()):
-        cells: dict[tuple[str, int], list[float]] = defaultdict(list)
+        # By visit when every result names one (SDTM VISIT/VISITNUM); else by study day, in weeks.
+        by_visit = all(row["visit"] is not None for row in rows)
+        cells: dict[tuple[str, tuple[float, str]], list[float]] = defaultdict(list)
         for row in rows:
-            cells[(row["arm"], visit_of(row["day"]))].append(row["value"])
+            week = week_of(row["day"])
+            cells[(row["arm"], row["visit"] if by_visit else (float(week), f"day {week}"))].append(row["value"])
+        visits = sorted({v for _, v in cells})
+        position = {v: i for i, v in enumerate(visits)}
         series = []
-        for (arm, visit), values in sorted(cells.items()):
+        for (arm, when), values in sorted(cells.items()):
             q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
-            series.append({"arm": arm, "visit": visit, "n": len(values), "median": statistics.median(values),
-                           "q1": q[0], "q3": q[2]})
+            series.append({"arm": arm, "visit": when[1], "x": position[when], "n": len(values),
+                           "median": statistics.median(values), "q1": q[0], "q3": q[2]})
         lows = [r["low"] for r in rows if r["low"] is not None]
         highs = [r["high"] for r in rows if r["high"] is not None]
-        out[key] = {"unit": rows[0]["unit"], "n": len(rows), "series": series,
+        out[key] = {"unit": rows[0]["unit"], "n": len(rows), "series": series, "by_visit": by_visit,
+                    "visits": [label for _, label in visits],
                     "low": statistics.median(lows) if lows else None,
                     "high": statistics.median(highs) if highs else None,
                     "out": sum(r["out"] for r in rows)}

@@ -186,15 +186,17 @@ def _results(content: Content) -> str:
                          [[t, v["unit"], v["n"], v["out"], pct(v["out"], v["n"])] for (_, t), v in tests.items()])
         cells = []
         for (_, test), summary in tests.items():
-            data = table(f"{kind}:{test}", ["arm", "visit (day)", "n", "median", "Q1", "Q3"],
+            when = "visit" if summary["by_visit"] else "study day (week)"
+            data = table(f"{kind}:{test}", ["arm", when, "n", "median", "Q1", "Q3"],
                          [[p["arm"], p["visit"], p["n"], p["median"], p["q1"], p["q3"]] for p in summary["series"]])
             band = (f"<p class='muted'>reference range {summary['low']}–{summary['high']} {escape(summary['unit'])}"
                     "</p>" if summary["low"] is not None else "")
             cells.append(figure(f"{kind}:{test}", charts.over_time(test, summary["unit"], summary, arms),
                                 f"{test} by visit", band + data))
         out.append(f"<h3>{label}</h3>{overview}<div class='grid'>{''.join(cells)}</div>")
-    note = ("<p class='muted'>Median and interquartile range per arm, by study day from each participant's "
-            "start (days grouped into weeks); shaded band: the median reference range.</p>")
+    note = ("<p class='muted'>Median and interquartile range per arm, by visit (SDTM VISIT, in VISITNUM order; "
+            "results without a visit by study day from each participant's start, in weeks); shaded band: the "
+            "median reference range.</p>")
     return _section("results", note + "".join(out))
 
 

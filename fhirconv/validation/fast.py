@@ -170,6 +170,13 @@ class FastValidator:
         ref = res["subject"]["reference"]
         if ref not in self._ok_strings:
             self._string(ref, item, "subject.reference")
+        encounter = res.get("encounter")  # the visit: map_common.visit_reference
+        if encounter is not None:
+            visit = encounter.get("identifier")
+            if visit is not None and not is_fhir_string(visit["value"]):
+                raise self._fail(item, "encounter.identifier.value", visit["value"], "is not a FHIR string")
+            if "display" in encounter:
+                self._string(encounter["display"], item, "encounter.display")
         eff = res.get("effectiveDateTime")
         if eff is not None and eff not in self._ok_datetimes:
             self._dt(eff, item, "effectiveDateTime")

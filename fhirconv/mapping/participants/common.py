@@ -401,6 +401,8 @@ def _plan(m: Measurement, kind: str, value: Any, unit: str | None, ucol: str, ct
         (m.method or "").strip(),
         (m.position or "").strip(),
         bool(m.reason_not_done and m.reason_not_done.strip()),
+        bool(m.visit and m.visit.strip()),
+        m.visit_number is not None,
     )
     plan = ctx.plans.get(shape)
     if plan is not None:
@@ -480,6 +482,9 @@ def build_observation(m: Measurement, ctx: Context) -> tuple[Keyed, ObsPlan]:
         "code": plan.code,
         "subject": ctx.patient_ref(m.subject_id),
     }
+    encounter = visit_reference(m, ctx)
+    if encounter is not None:
+        res["encounter"] = encounter
     if m.date and m.date.strip():
         effective = fhir_datetime(m.date, m.source, cols.dtc, ctx.tz)
         if effective:
@@ -520,6 +525,23 @@ def build_observation(m: Measurement, ctx: Context) -> tuple[Keyed, ObsPlan]:
     if m.reason_not_done and m.reason_not_done.strip():
         res["note"] = [{"text": f"Not done: {m.reason_not_done.strip()}"}]
     return Keyed(res, system, key), plan
+
+
+def visit_reference(m: Measurement, ctx: Context) -> dict[str, Any] | None:
+    """VISIT / VISITNUM as Observation.encounter, a logical reference to the subject's visit (the Joint
+    Mapping IG: VISITNUM is the Encounter's identifier, VISIT its name): identifier `USUBJID/VISITNUM`
+    (one Encounter per subject and visit) in the study's `visit` system, display = VISIT. No Encounter
+    resource is made: the reference says which visit without a resource that would say nothing more."""
+    name = m.visit.strip() if m.visit and m.visit.strip() else None
+    number = finite(m.visit_number, m.source, "VISITNUM")  # 4.0 is written "4", 4.1 "4.1"
+    if name is None and number is None:
+        return None
+    ref: dict[str, Any] = {}
+    if number is not None:
+        ref["identifier"] = {"system": ctx.system("visit"), "value": f"{m.subject_id}/{number}"}
+    if name is not None:
+        ref["display"] = name
+    return ref
 
 
 def map_observation(m: Measurement, ctx: Context) -> Keyed:
