@@ -1,4 +1,5 @@
-"""Speed short cuts (model check: site and element shapes, memoised fragments; search tokens) = the long way."""
+"""Speed short cuts = the long way: the mapping-time check (compiled structure check, the models explaining what
+it refuses) against the models alone, on sites and every other resource of the corpus; search tokens."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import pytest
 from pydantic import ValidationError
 
 from fhirconv.errors import ValidationFailed
-from fhirconv.mapping import check, map_study
+from fhirconv.mapping import map_study
 from fhirconv.model.study import StudyRecord
 from fhirconv.output.bundle import Keyed
 from fhirconv.readers import read_sources
+from fhirconv.validation.compiled import problems
+from fhirconv.validation.structure import check_models
 from fhirconv.versions import FhirVersion, model_class
 
 CORPUS = Path(__file__).parent / "data" / "ctgov-corpus"
@@ -24,7 +27,7 @@ def _fast_types(version: FhirVersion) -> list[Keyed]:
     items: list[Keyed] = []
     for record in read_sources([str(CORPUS)]):
         assert isinstance(record, StudyRecord)
-        items += [i for i in map_study(record.study, version) if i.resource_type in check.FAST_TYPES]
+        items += [i for i in map_study(record.study, version) if i.resource_type == "Location"]
     return items
 
 
@@ -43,7 +46,7 @@ def _model_ok(version: FhirVersion, resource: dict[str, Any]) -> bool:
 
 def _check_ok(version: FhirVersion, resource: dict[str, Any]) -> bool:
     try:
-        check.check_models([Keyed(resource, "urn:x", "x")], version)
+        check_models([Keyed(resource, "urn:x", "x")], version)
     except ValidationFailed:
         return False
     return True
@@ -60,7 +63,7 @@ def _model_field(version: FhirVersion, resource: dict[str, Any]) -> str | None:
 
 def _check_field(version: FhirVersion, resource: dict[str, Any]) -> str | None:
     try:
-        check.check_models([Keyed(resource, "urn:x", "x")], version)
+        check_models([Keyed(resource, "urn:x", "x")], version)
     except ValidationFailed as exc:
         return exc.field
     return None
@@ -86,6 +89,15 @@ def _replaced(resource: dict[str, Any], path: tuple[Any, ...], new: Any) -> dict
     return out
 
 
+def _shape(value: Any) -> Any:
+    """Element names, nesting and primitive types (not values)."""
+    if isinstance(value, dict):
+        return tuple((k, _shape(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return ("[", *map(_shape, value))
+    return type(value)
+
+
 # Values a registry record could carry into a site's primitives if the mapping let them through.
 _BAD_TEXT = ["", " ", "\t", "a  b", " lead", "trail ", "a\tb\tc", "a \tb", "\n"]
 _BAD_NUMBERS = [float("nan"), float("inf"), -float("inf")]
@@ -94,18 +106,16 @@ _BAD_NUMBERS = [float("nan"), float("inf"), -float("inf")]
 def test_corpus_has_many_site_shapes(corpus_sites: tuple[FhirVersion, list[Keyed]]) -> None:
     _, items = corpus_sites
     assert len(items) > 1000
-    shapes = {check._scan(i.resource, "", []) for i in items}
+    shapes = {_shape(i.resource) for i in items}
     assert len(shapes) > 20  # the comparison below covers real variety, not one shape
 
 
 def test_every_corpus_site_passes_both_paths(corpus_sites: tuple[FhirVersion, list[Keyed]]) -> None:
     version, items = corpus_sites
     for item in items:
-        bad: list[str] = []
-        check._scan(item.resource, "", bad)
-        assert bad == [], item.resource  # the fast path would take every real site ...
+        assert problems(item.resource, version) == [], item.resource  # the compiled check passes every site ...
         assert _model_ok(version, item.resource)  # ... and the model agrees
-    check.check_models(items, version)
+    check_models(items, version)
 
 
 def test_fast_path_refuses_whatever_the_model_refuses(corpus_sites: tuple[FhirVersion, list[Keyed]]) -> None:
@@ -115,10 +125,10 @@ def test_fast_path_refuses_whatever_the_model_refuses(corpus_sites: tuple[FhirVe
     version, items = corpus_sites
     by_shape: dict[Any, Keyed] = {}
     for item in items:
-        by_shape.setdefault(check._scan(item.resource, "", []), item)
+        by_shape.setdefault(_shape(item.resource), item)
     compared = 0
     for item in by_shape.values():
-        check.check_models([item], version)  # the shape is now known
+        check_models([item], version)
         for path in _leaves(item.resource):
             if path == ("resourceType",):
                 continue
@@ -129,9 +139,7 @@ def test_fast_path_refuses_whatever_the_model_refuses(corpus_sites: tuple[FhirVe
                 old = old[step]
             for new in _BAD_NUMBERS if isinstance(old, float) else _BAD_TEXT:
                 broken = _replaced(item.resource, path, new)
-                bad: list[str] = []
-                check._scan(broken, "", bad)
-                fast_taken = not bad  # and the shape is known: only values were changed
+                fast_taken = not problems(broken, version)
                 model = _model_ok(version, broken)
                 assert _check_ok(version, broken) == model, (path, new)
                 if fast_taken:
@@ -148,7 +156,7 @@ def _all_items(version: FhirVersion) -> list[Keyed]:
     items: list[Keyed] = []
     for record in read_sources([str(CORPUS)]):
         assert isinstance(record, StudyRecord)
-        items += [i for i in map_study(record.study, version) if i.resource_type not in check.FAST_TYPES]
+        items += [i for i in map_study(record.study, version) if i.resource_type != "Location"]
     return items
 
 
@@ -171,10 +179,9 @@ def test_element_shapes_refuse_whatever_the_model_refuses(version: FhirVersion) 
     known, each kind of primitive (one per resource type and element path, contained resources included)
     broken in each way is refused by check_models exactly when the model refuses it, naming the same element."""
     items = _all_items(version)
-    check.check_models(items, version)
+    check_models(items, version)
     for item in items:
         assert _model_ok(version, item.resource)
-    assert len(check._element_shapes[version]) > 10
     seen: set[tuple[Any, ...]] = set()
     compared = 0
     for item in items:
@@ -196,11 +203,12 @@ def test_element_shapes_refuse_whatever_the_model_refuses(version: FhirVersion) 
 
 
 @pytest.mark.parametrize("version", list(FhirVersion))
-def test_contained_resource_of_another_type_is_never_a_known_shape(version: FhirVersion) -> None:
-    org = model_class(version, "Organization")
+def test_contained_resource_is_checked_as_its_own_type(version: FhirVersion) -> None:
     good = {"resourceType": "Organization", "name": "A"}
-    assert check._typed_shape(version, org, good, "contained.0") is not None
-    assert check._typed_shape(version, org, {**good, "resourceType": "Patient"}, "contained.0") is None
+    assert problems({"resourceType": "ResearchStudy", "status": "active", "contained": [good]}, version) == []
+    wrong = {"resourceType": "ResearchStudy", "status": "active", "contained": [{**good, "resourceType": "Patient"}]}
+    assert problems(wrong, version) == ["ResearchStudy.contained[0].name"]
+    assert not _model_ok(version, wrong)
 
 
 def test_search_token_table_is_what_quote_gives() -> None:

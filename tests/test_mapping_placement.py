@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from fhirconv.mapping import map_study, xver
-from fhirconv.mapping.check import check_models
 from fhirconv.model.study import (
     Contact,
     DateInfo,
@@ -23,6 +22,7 @@ from fhirconv.model.study import (
 )
 from fhirconv.readers.ctgov_xml import read_xml
 from fhirconv.readers.normalize import mesh_id
+from fhirconv.validation.structure import check_models
 from fhirconv.versions import FhirVersion
 
 R4, R5 = FhirVersion.R4, FhirVersion.R5

@@ -9,7 +9,6 @@ import pytest
 
 from fhirconv.errors import InputError, UnmappedCodeError, ValidationFailed
 from fhirconv.mapping import map_study, xver
-from fhirconv.mapping.check import check_models
 from fhirconv.mapping.keys import (
     CTGOV_SYSTEM,
     GROUP_SYSTEM,
@@ -42,6 +41,7 @@ from fhirconv.model.study import (
     Study,
 )
 from fhirconv.output.bundle import Keyed, build_bundle, dumps, full_url
+from fhirconv.validation.structure import check_models
 from fhirconv.versions import FhirVersion
 
 R4, R5 = FhirVersion.R4, FhirVersion.R5

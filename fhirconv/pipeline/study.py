@@ -70,9 +70,10 @@ class Summary:
 
 
 def map_study(study: Study, version: FhirVersion) -> list[Keyed]:
-    """Map one study to FHIR resources of `version` and check each against the fhir.resources models."""
+    """Map one study to FHIR resources of `version` and check each with the structure check (a mapping defect
+    raises ValidationFailed)."""
     from fhirconv.mapping import map_study as _map
-    from fhirconv.mapping.check import check_models
+    from fhirconv.validation.structure import check_models
 
     items = _map(study, version)
     check_models(items, version)

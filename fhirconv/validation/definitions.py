@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -16,14 +15,24 @@ from fhirconv.versions import FhirVersion
 Spec = list[Any]
 
 
-@dataclass(frozen=True, slots=True)
 class Node:
     """One complex element of a resource, with its type: what layers 3-5 look at."""
 
-    type: str  # datatype or resource name, or the element path of a backbone element
-    value: dict[str, Any]
-    path: str  # FHIRPath-like, from the resource root: Observation.component[0].valueQuantity
-    spec: Spec | None  # how the parent declares it (None for the resource itself)
+    __slots__ = ("_parent", "_step", "spec", "type", "value")
+
+    def __init__(self, node_type: str, value: dict[str, Any], parent: Node | str, step: str, spec: Spec | None) -> None:
+        self.type = node_type  # datatype or resource name, or the element path of a backbone element
+        self.value = value
+        self.spec = spec  # how the parent declares it (None for the resource itself)
+        self._parent = parent  # the parent node, or the root path for the resource itself
+        self._step = step  # ".key" or ".key[i]" from the parent
+
+    @property
+    def path(self) -> str:
+        """FHIRPath-like, from the resource root: Observation.component[0].valueQuantity. Made on demand: most
+        nodes are never named in a finding, and the walk is the layers' main cost."""
+        parent = self._parent
+        return parent if isinstance(parent, str) else parent.path + self._step
 
 
 @dataclass(frozen=True)
@@ -36,41 +45,48 @@ class Definitions:
     constraints: dict[str, list[list[str]]]
     skipped_constraints: list[list[str]]
 
-    def nodes(self, resource: dict[str, Any], *, base: str | None = None) -> Iterator[Node]:
-        """Every complex element of `resource` (itself first), typed. Contained resources are walked
-        (their paths go through `contained[i]`); resources inside Bundle entries are not: the caller
-        validates each entry as its own resource."""
+    def nodes(self, resource: dict[str, Any], *, base: str | None = None) -> list[Node]:
+        """Every complex element of `resource` (itself first, then depth first in element order), typed.
+        Contained resources are walked (their paths go through `contained[i]`); resources inside Bundle entries
+        are not: the caller validates each entry as its own resource."""
         rtype = resource.get("resourceType")
         if not isinstance(rtype, str) or rtype not in self.elements:
-            return
-        yield from self._walk(rtype, resource, base or rtype, None)
-
-    def _walk(self, node_type: str, obj: dict[str, Any], path: str, spec: Spec | None) -> Iterator[Node]:
-        yield Node(node_type, obj, path, spec)
-        table = self.elements.get(node_type)
-        if not table:
-            return
-        for key, value in obj.items():
-            child_spec = table.get(key)
-            if child_spec is None:
+            return []
+        elements = self.elements
+        out: list[Node] = []
+        stack = [Node(rtype, resource, base or rtype, "", None)]
+        while stack:
+            node = stack.pop()
+            out.append(node)
+            table = elements.get(node.type)
+            if not table:
                 continue
-            child = child_spec[0]
-            if child[0].islower():
-                continue  # primitives have no children to walk
-            items = value if isinstance(value, list) else [value]
-            many = isinstance(value, list)
-            for i, item in enumerate(items):
-                if not isinstance(item, dict):
+            children: list[Node] = []
+            for key, value in node.value.items():
+                child_spec = table.get(key)
+                if child_spec is None:
                     continue
-                at = f"{path}.{key}[{i}]" if many else f"{path}.{key}"
-                if child == "Resource":
-                    if node_type == "Bundle.entry":
-                        continue
-                    inner = item.get("resourceType")
-                    if isinstance(inner, str) and inner in self.elements:
-                        yield from self._walk(inner, item, at, child_spec)
-                    continue
-                yield from self._walk(child, item, at, child_spec)
+                child = child_spec[0]
+                if child[0].islower():
+                    continue  # primitives have no children to walk
+                if type(value) is list:
+                    for i, item in enumerate(value):
+                        if type(item) is dict:
+                            self._child(node, child, item, f".{key}[{i}]", child_spec, children)
+                elif type(value) is dict:
+                    self._child(node, child, value, f".{key}", child_spec, children)
+            stack.extend(reversed(children))
+        return out
+
+    def _child(self, parent: Node, child: str, item: dict[str, Any], step: str, spec: Spec, into: list[Node]) -> None:
+        if child == "Resource":
+            if parent.type == "Bundle.entry":
+                return
+            inner = item.get("resourceType")
+            if isinstance(inner, str) and inner in self.elements:
+                into.append(Node(inner, item, parent, step, spec))
+            return
+        into.append(Node(child, item, parent, step, spec))
 
 
 @cache

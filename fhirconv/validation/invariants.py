@@ -77,6 +77,46 @@ _KEYWORDS = frozenset(
 )
 _CONTEXT_DEPENDENT = ("%", "children", "descendants", "$this", "$index", "$total")
 
+_QUANTITY_KEYS = frozenset({"value", "unit", "system", "code"})
+_PLAIN_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def _ext_1(node: dict[str, Any]) -> bool:
+    """ext-1 (`extension.exists() != value.exists()`) holds: sub-extensions and no value, or one plain value."""
+    values = [k for k in node if k.startswith(("value", "_value"))]
+    extension = node.get("extension")
+    if isinstance(extension, list) and extension and all(isinstance(e, dict) and e for e in extension):
+        return not values
+    if "extension" in node or len(values) != 1 or not values[0].startswith("value"):
+        return False
+    value = node[values[0]]
+    if isinstance(value, str | dict):
+        return bool(value)
+    return isinstance(value, bool | int | float)
+
+
+def _same_precision_ordered(start: Any, end: Any) -> bool:
+    """per-1 holds: two dates (no time) of the same precision, start not after end."""
+    return (
+        isinstance(start, str)
+        and isinstance(end, str)
+        and len(start) == len(end)
+        and _PLAIN_DATE.fullmatch(start) is not None
+        and _PLAIN_DATE.fullmatch(end) is not None
+        and start <= end
+    )
+
+
+def _quantities_ordered(low: Any, high: Any) -> bool:
+    """rng-2 holds: two Quantities alike but for their value (same unit, system, code), low not above high."""
+    if not (isinstance(low, dict) and isinstance(high, dict)) or set(low) != set(high) or set(low) - _QUANTITY_KEYS:
+        return False
+    a, b = low.get("value"), high.get("value")
+    if isinstance(a, bool) or isinstance(b, bool) or not (isinstance(a, int | float) and isinstance(b, int | float)):
+        return False
+    return all(low[k] == high[k] for k in low if k != "value") and a <= b
+
+
 # Cheap exact pre-checks for invariants that would otherwise run on (nearly) every node: when the
 # pre-check says so, the FHIRPath expression is certain to be true and is not evaluated.
 _CERTAINLY_TRUE: dict[str, Callable[[dict[str, Any]], bool]] = {
@@ -85,7 +125,15 @@ _CERTAINLY_TRUE: dict[str, Callable[[dict[str, Any]], bool]] = {
     "dom-5": lambda n: "contained" not in n,
     "obs-7": lambda n: "component" not in n,
     "ref-1": lambda n: not str(n.get("reference", "")).startswith("#"),
+    # The invariants our own output reaches past the general short cuts below (every Extension, Period with
+    # both ends, Range with both ends, Organization): decided here when the answer is plain.
+    "ext-1": _ext_1,
+    "per-1": lambda n: _same_precision_ordered(n.get("start"), n.get("end")),
+    "rng-2": lambda n: _quantities_ordered(n.get("low"), n.get("high")),
+    "org-1": lambda n: bool(n.get("identifier")) or bool(n.get("name")),
+    "bdl-8": lambda n: isinstance(n.get("fullUrl"), str) and "/_history/" not in n["fullUrl"],
 }
+
 
 
 def _names_element(name: str, key: str) -> bool:

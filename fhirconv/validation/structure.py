@@ -1,20 +1,37 @@
-"""Layer 1: structure, by the fhir.resources models (R5; R4B for R4): types, cardinality, unknown elements."""
+"""Layer 1: structure (types, cardinality, required and choice elements, unknown elements, FHIR JSON rules).
+
+The compiled check (fhirconv.validation.compiled) decides; only content it does not pass is explained by the
+fhir.resources models (R5; R4B for R4), so the findings and their wording are the models' own."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-import pydantic
-
+from fhirconv.errors import ValidationFailed
+from fhirconv.validation.compiled import problems
 from fhirconv.validation.findings import Finding, Layer, Severity, join_path, resource_context
 from fhirconv.validation.schema import other_version_hint
 from fhirconv.versions import FhirVersion, model_class
+
+if TYPE_CHECKING:
+    from fhirconv.output.bundle import Keyed
 
 
 def structure_findings(resource: Any, version: FhirVersion) -> list[Finding]:
     """Check one resource (its contained resources included) against its fhir.resources model.
 
     A Bundle's entry resources are not descended into here: the caller checks each as its own resource."""
+    if not problems(resource, version):
+        return []  # exact: the compiled rules are no looser than the models' and the JSON rules below
+    return model_findings(resource, version)
+
+
+def model_findings(resource: Any, version: FhirVersion) -> list[Finding]:
+    """What the models (and the FHIR JSON rules) find in one resource: the explanation of a compiled-check
+    failure, and the oracle of tests/test_validate_compiled.py."""
+    import pydantic  # only content the compiled check does not pass pays for the models
+
     context = resource_context(resource)
     if not isinstance(resource, dict):
         return [Finding(Severity.ERROR, Layer.STRUCTURE, "", "a resource must be a JSON object", "not-object")]
@@ -111,3 +128,33 @@ def _translate(error: Any, rtype: str, version: FhirVersion, context: dict[str, 
     else:
         text, code = msg.removeprefix("Value error, "), kind
     return Finding(Severity.ERROR, Layer.STRUCTURE, path, text, code, **context)
+
+
+def check_models(items: Iterable[Keyed], version: FhirVersion) -> None:
+    """The mapping-time check of freshly mapped resources: the first resource the compiled check does not pass
+    and the models refuse raises ValidationFailed naming resource type, key and element path (a mapping defect)."""
+    from pydantic import ValidationError
+
+    for item in items:
+        if not problems(item.resource, version):
+            continue
+        try:
+            model_class(version, item.resource_type).model_validate(item.resource)
+        except ValidationError as exc:
+            # The error nearest the resource root first (a bad start date is named at `period.start`, not inside
+            # the extension that repeats it), then in the resource's element order; the models list theirs in
+            # field order.
+            order = {key: i for i, key in enumerate(item.resource)}
+            errors = sorted(
+                exc.errors(), key=lambda e: (len(e["loc"]), order.get(str(e["loc"][0]) if e["loc"] else "", -1))
+            )
+            error = errors[0]
+            path = ".".join(str(p) for p in error["loc"]) or "(resource)"
+            more = len(errors) - 1
+            suffix = f" (and {more} more)" if more else ""
+            raise ValidationFailed(
+                f"{version.value} {item.resource_type} {item.system}|{item.value} is not valid FHIR: {path}: "
+                f"{error['msg']}{suffix}",
+                field=path,
+                hint="this is a fhirconv mapping defect if the input is well formed; please report it",
+            ) from exc

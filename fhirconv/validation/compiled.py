@@ -1,0 +1,272 @@
+"""The compiled structure check: per type, the models' rules (elements, types, cardinality, required, choice
+groups, primitive formats) as plain closures over shipped tables, at a cost that does not depend on values repeating.
+
+The tables (data/structure.R4.json.gz, .R5.json.gz) are derived from the fhir.resources models by
+`python -m fhirconv.validation.build_structure`. The check is exact where it says "clean": every rule it
+applies is at least as strict as the model's (and as the FHIR JSON rules of the structure layer: no null, no
+empty string, no empty list). Where it cannot vouch for a value (a primitive type it leaves to the models:
+base64Binary, time, uuid, oid, xhtml; a leap second; anything unusual), it reports a problem, and only then
+does the structure layer ask the models to explain. tests/test_validate_compiled.py is the oracle: the
+compiled check and the models agree on every resource of the corpus outputs and of the defect corpus.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import gzip
+import json
+import math
+import re
+from collections.abc import Callable
+from functools import cache
+from importlib import resources as _resources
+from typing import Any
+
+from fhirconv.versions import FhirVersion
+
+Check = Callable[[Any, str, list[str]], None]  # (value, its path, problems found so far)
+
+# Primitive rules, each no looser than fhir_core's (fhir_core/types.py) plus the structure layer's JSON rules.
+_STRING_BAD = re.compile(r"[^ \r\n\t\S]|[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CODE = re.compile(r"[^\s]+(\s[^\s]+)*")
+_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/[^\s]*)?")
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
+_DATE = re.compile(_YEAR + r"(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?")
+_ZONE = r"(Z|([+\-])((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+# Seconds 00-59 only and at most 6 fraction digits: a leap second or finer fractions go to the models.
+_TIME = r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?" + _ZONE
+_DATETIME = re.compile(_YEAR + r"(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(" + _TIME + r")?)?)?")
+_INSTANT = re.compile(_YEAR + r"-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])" + _TIME)
+_INT32 = (-(2**31), 2**31 - 1)
+
+
+def _string(v: Any) -> bool:
+    return type(v) is str and v != "" and not v.isspace() and _STRING_BAD.search(v) is None
+
+
+def _nonempty(v: Any) -> bool:  # uri, canonical, markdown: the models take any text
+    return type(v) is str and v != ""
+
+
+def _code(v: Any) -> bool:
+    return type(v) is str and _CODE.fullmatch(v) is not None
+
+
+def _url(v: Any) -> bool:
+    return type(v) is str and len(v) <= 2083 and _URL.fullmatch(v) is not None
+
+
+def _boolean(v: Any) -> bool:
+    return type(v) is bool
+
+
+def _integer(low: int) -> Callable[[Any], bool]:
+    return lambda v: type(v) is int and low <= v <= _INT32[1]
+
+
+def _decimal(v: Any) -> bool:
+    kind = type(v)
+    if kind is int:
+        return True
+    return kind is float and math.isfinite(v) and _DECIMAL.fullmatch(str(v)) is not None
+
+
+def _real_date(v: str) -> bool:
+    """A full date part must be a calendar date (the models parse it)."""
+    if len(v) < 10:
+        return True
+    try:
+        _dt.date(int(v[0:4]), int(v[5:7]), int(v[8:10]))
+    except ValueError:
+        return False
+    return True
+
+
+def _date(v: Any) -> bool:
+    return type(v) is str and _DATE.fullmatch(v) is not None and _real_date(v)
+
+
+def _datetime(v: Any) -> bool:
+    return type(v) is str and _DATETIME.fullmatch(v) is not None and _real_date(v)
+
+
+def _instant(v: Any) -> bool:
+    return type(v) is str and _INSTANT.fullmatch(v) is not None and _real_date(v)
+
+
+def _never(_: Any) -> bool:
+    return False  # a primitive type left to the models
+
+
+def _primitives(id_rule: list[Any]) -> dict[str, Callable[[Any], bool]]:
+    id_pattern = re.compile(id_rule[0].removeprefix("^").removesuffix("$")) if id_rule[0] else None
+    longest = id_rule[1]
+
+    def _id(v: Any) -> bool:
+        if type(v) is not str or v == "" or id_pattern is None or longest is None or len(v) > longest:
+            return False
+        return id_pattern.fullmatch(v) is not None
+
+    return {
+        "string": _string,
+        "code": _code,
+        "id": _id,
+        "uri": _nonempty,
+        "canonical": _nonempty,
+        "markdown": _nonempty,
+        "url": _url,
+        "boolean": _boolean,
+        "integer": _integer(_INT32[0]),
+        "unsignedInt": _integer(0),
+        "positiveInt": _integer(1),
+        "decimal": _decimal,
+        "date": _date,
+        "dateTime": _datetime,
+        "instant": _instant,
+        "?": _never,
+    }
+
+
+@cache
+def _table(version: FhirVersion) -> dict[str, Any]:
+    blob = _resources.files("fhirconv.validation").joinpath("data", f"structure.{version}.json.gz").read_bytes()
+    table: dict[str, Any] = json.loads(gzip.decompress(blob))
+    return table
+
+
+class Compiled:
+    """The checks of one FHIR version, compiled on first use per type and kept."""
+
+    def __init__(self, version: FhirVersion) -> None:
+        table = _table(version)
+        self.version = version
+        self.classes: dict[str, Any] = table["classes"]
+        self.resources = frozenset(table["resources"])
+        self.prims = _primitives(table["id"])
+        self._checks: dict[str, Check] = {}
+
+    def check(self, name: str) -> Check:
+        found = self._checks.get(name)
+        if found is None:
+            found = self._compile(name)
+        return found
+
+    def _resource_check(self, *, skip: bool) -> Check:
+        """A field of type Resource (contained, Bundle.entry.resource, ...): checked by its resourceType;
+        `skip`: Bundle entries' resources, which the caller checks one by one."""
+        if skip:
+            return lambda value, path, out: None if type(value) is dict else out.append(path)
+
+        def check(value: Any, path: str, out: list[str]) -> None:
+            rtype = value.get("resourceType") if type(value) is dict else None
+            if type(rtype) is not str or rtype not in self.resources:
+                out.append(path)
+                return
+            self.check(rtype)(value, path, out)
+
+        return check
+
+    def _compile(self, name: str) -> Check:
+        spec = self.classes.get(name)
+        if spec is None:
+            def unknown(_: Any, path: str, out: list[str]) -> None:
+                out.append(path)
+
+            self._checks[name] = unknown
+            return unknown
+        resource_type: str | None = spec["resource"]
+        # Per key: (value check, list?, complex check or None). Complex checks are looked up late (recursion).
+        prims: dict[str, tuple[Callable[[Any], bool], bool]] = {}
+        nested: dict[str, tuple[str, bool]] = {}
+        required: list[tuple[str, bool]] = []
+        for key, (kind, many, needed) in spec["fields"].items():
+            if kind.startswith("p:"):
+                prims[key] = (self.prims[kind[2:]], many)
+            elif kind == "x":
+                nested[key] = ("FHIRPrimitiveExtension", many)
+            else:
+                nested[key] = (kind[2:], many)
+            if needed:
+                required.append((key, kind.startswith("p:")))
+        choices = [(tuple(keys), bool(needed)) for keys, needed in spec["choices"]]
+        in_entry = name == "BundleEntry"
+        checks = self._checks
+        compiled = self
+
+        def check(obj: Any, path: str, out: list[str]) -> None:
+            if type(obj) is not dict or not obj:
+                out.append(path)
+                return
+            for key, value in obj.items():
+                prim = prims.get(key)
+                if prim is not None:
+                    ok, many = prim
+                    if many:
+                        if type(value) is not list or not value:
+                            out.append(f"{path}.{key}")
+                            continue
+                        paired = type(obj.get(f"_{key}")) is list
+                        for i, item in enumerate(value):
+                            if not (ok(item) or (item is None and paired)):
+                                out.append(f"{path}.{key}[{i}]")
+                    elif not ok(value):
+                        out.append(f"{path}.{key}")
+                    continue
+                inner = nested.get(key)
+                if inner is None:
+                    if key != "resourceType" or value != resource_type:
+                        out.append(f"{path}.{key}")
+                    continue
+                target, many = inner
+                if target == "Resource":
+                    sub = compiled._resource_check(skip=in_entry)
+                else:
+                    sub = checks.get(target) or compiled.check(target)
+                if many:
+                    if type(value) is not list or not value:
+                        out.append(f"{path}.{key}")
+                        continue
+                    extension_list = target == "FHIRPrimitiveExtension"
+                    for i, item in enumerate(value):
+                        if item is None and extension_list:
+                            continue  # a placeholder lining up with its primitive value
+                        sub(item, f"{path}.{key}[{i}]", out)
+                else:
+                    sub(value, f"{path}.{key}", out)
+            for key, primitive in required:
+                if obj.get(key) is None and not (primitive and _has_extension(obj.get(f"_{key}"))):
+                    out.append(f"{path}.{key}")
+            for keys, needed in choices:
+                present = sum(1 for k in keys if obj.get(k) is not None)  # the models read null as absent
+                if present > 1 or (needed and present == 0):
+                    out.append(path)
+
+        self._checks[name] = check
+        return check
+
+    def problems(self, resource: Any, path: str | None = None) -> list[str]:
+        """Where `resource` breaks a rule, or may (paths; [] means the models accept it)."""
+        out: list[str] = []
+        rtype = resource.get("resourceType") if type(resource) is dict else None
+        if type(rtype) is not str or rtype not in self.resources:
+            return [path or "resourceType"]
+        self.check(rtype)(resource, path or rtype, out)
+        return out
+
+
+def _has_extension(value: Any) -> bool:
+    return type(value) is dict and type(value.get("extension")) is list and bool(value["extension"])
+
+
+@cache
+def compiled(version: FhirVersion) -> Compiled:
+    return Compiled(version)
+
+
+def problems(resource: Any, version: FhirVersion) -> list[str]:
+    """The compiled structure check of one resource (a Bundle's entry resources are not descended into)."""
+    return compiled(version).problems(resource)
+
+
+__all__ = ["compiled", "problems"]
