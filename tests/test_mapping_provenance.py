@@ -10,12 +10,12 @@ import pytest
 
 from fhirconv import __version__
 from fhirconv.mapping import map_study
-from fhirconv.mapping.check import check_models
 from fhirconv.model.study import DateInfo, Source, Study
 from fhirconv.output.bundle import build_bundle, client_id, dumps
 from fhirconv.output.ndjson import ndjson_resources
 from fhirconv.pipeline.study import convert_with_participants
 from fhirconv.readers import read_study
+from fhirconv.validation.structure import check_models
 from fhirconv.versions import FhirVersion
 
 DATA = Path(__file__).parent / "data"
