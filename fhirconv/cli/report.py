@@ -25,13 +25,11 @@ def report(paths: tuple[str, ...], output: str) -> None:
         import matplotlib  # noqa: F401  # the charts' library is an optional extra
     except ModuleNotFoundError:
         raise UsageError("fhirconv report needs matplotlib", hint='pip install "fhirconv[report]"') from None
-    from fhirconv.report import build_report, load_resources, write_report
+    from fhirconv.report import build_report, read_resources, write_report
 
-    resources = load_resources(list(paths))
     source = ", ".join(paths)
-    with progress.start("reporting", "resources", len(resources)) as bar:
-        html, content = build_report(resources, source=source)
-        bar.advance(len(resources))
+    with progress.start("reporting", "resources") as bar:
+        html, content = build_report(read_resources(list(paths)), source=source, read=bar.advance)
     write_report(html, output)  # type: ignore[arg-type]
     if not progress.settings.quiet and output != "-":
         click.echo(f"report: {output} ({len(html) // 1024} KiB; {sum(content.counts.values())} resources, "

@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from fhirconv.report.data import Content, gather
+from fhirconv.report.data import Content, Gatherer
 
-__all__ = ["build_report", "load_resources", "not_carried_over"]
+__all__ = ["build_report", "not_carried_over", "read_resources"]
 
 
-def load_resources(paths: list[str]) -> list[dict[str, Any]]:
-    """The resources of our own output: Bundles (entries, with their fullUrl kept for references), NDJSON, or
-    directories of them. Unreadable files are refused (UsageError naming the file), as validate does."""
+def read_resources(paths: list[str]) -> Iterator[tuple[dict[str, Any], str | None]]:
+    """The resources of our own output, one at a time, each with the fullUrl of its Bundle entry (for
+    references): Bundles, NDJSON, or directories of them. Unreadable files are refused (UsageError naming
+    the file), as validate does. A Bundle file is parsed whole; NDJSON line by line."""
     from fhirconv.validation.run import iter_documents
 
-    resources: list[dict[str, Any]] = []
     for doc in iter_documents(paths):
         content = doc.content
         if content.get("resourceType") == "Bundle":
             for entry in content.get("entry") or []:
                 if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-                    resources.append({**entry["resource"], "_fullUrl": entry.get("fullUrl")})
+                    yield entry["resource"], entry.get("fullUrl")
         else:
-            resources.append(content)
-    return resources
+            yield content, None
 
 
 _ROW = re.compile(r"^\|\s*(.+?)\s*\|\s*(.+?)\s*\|\s*(.+?)\s*\|\s*(.*?)\s*\|\s*$")
@@ -50,11 +50,19 @@ def not_carried_over() -> list[tuple[str, str, str]]:
     return rows
 
 
-def build_report(resources: list[dict[str, Any]], *, source: str) -> tuple[str, Content]:
-    """The page (HTML text) and the numbers it shows."""
+def build_report(
+    resources: Iterable[tuple[dict[str, Any], str | None]], *, source: str, read: Callable[[], None] | None = None
+) -> tuple[str, Content]:
+    """The page (HTML text) and the numbers it shows, from (resource, fullUrl) pairs read once, as they
+    come: only the summaries are kept (report.data.Gatherer). `read` is called after each resource."""
     from fhirconv.report.page import render
 
-    content = gather(resources)
+    gatherer = Gatherer()
+    for resource, full_url in resources:
+        gatherer.add(resource, full_url)
+        if read is not None:
+            read()
+    content = gatherer.content()
     return render(content, not_carried=not_carried_over(), source=source), content
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import statistics
+from array import array
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -66,8 +69,8 @@ class Content:
     study: Study | None = None
     subjects: list[dict[str, Any]] = field(default_factory=list)  # key, arm, status, reason, start
     events: list[dict[str, Any]] = field(default_factory=list)  # subject, arm, term, soc, grade, serious, related
-    # subject, arm, kind, test, unit, day, value, low, high, out
-    results: list[dict[str, Any]] = field(default_factory=list)
+    # (kind, test) -> the summary `summarise` makes: unit, n, out, reference range, series by arm and visit
+    tests: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def arms(self) -> list[str]:
         names = [a["name"] for a in self.study.arms] if self.study else []
@@ -78,36 +81,117 @@ class Content:
         return Counter(s["arm"] for s in self.subjects)
 
 
-def gather(resources: list[Resource]) -> Content:
-    content = Content()
-    by_url: dict[str, Resource] = {}
-    for r in resources:
-        content.counts[r["resourceType"]] += 1
-        for key in (r.get("_fullUrl"), f"{r['resourceType']}/{r['id']}" if r.get("id") else None):
-            if key:
-                by_url[key] = r
-    studies = [r for r in resources if r["resourceType"] == "ResearchStudy"]
-    if studies:
-        content.study = _study(studies[0], by_url)
-    arm_by_link = content.study.arm_by_link if content.study else {}
-    subject_of: dict[str, dict[str, Any]] = {}  # Patient reference -> subject row
-    for r in resources:
-        if r["resourceType"] == "ResearchSubject":
+# Kept whole while reading: the study and what it references (few, and needed together at the end).
+_KEPT = frozenset({"ResearchStudy", "Group", "Organization", "Location", "ResearchSubject"})
+
+
+@dataclass
+class _Test:
+    """The results of one (kind, test) as columns of numbers, not resources: about 40 bytes per result
+    instead of the ~10 KB a parsed Observation takes. Arm and study day need the subject's ResearchSubject,
+    which may come later in the input, so they are worked out at the end."""
+
+    unit: str
+    subject: array[int] = field(default_factory=lambda: array("i"))  # index into Gatherer._patients
+    date: array[int] = field(default_factory=lambda: array("i"))  # proleptic ordinal
+    visit: array[int] = field(default_factory=lambda: array("i"))  # index into Gatherer._visits, -1: none
+    value: array[float] = field(default_factory=lambda: array("d"))
+    low: array[float] = field(default_factory=lambda: array("d"))  # NaN: not given
+    high: array[float] = field(default_factory=lambda: array("d"))
+    out: array[int] = field(default_factory=lambda: array("b"))
+
+
+class Gatherer:
+    """Reads resources one at a time and keeps only what the page shows, so a report on a large study
+    holds its summaries, not its resources: the study's own few resources whole, one row per participant
+    and adverse event, and per lab or vital-sign test the numbers of `_Test`."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._by_url: dict[str, Resource] = {}
+        self._studies: list[Resource] = []
+        self._subjects: list[Resource] = []
+        self._events: list[tuple[str, dict[str, Any]]] = []  # (patient reference, row without arm)
+        self._tests: dict[tuple[str, str], _Test] = {}
+        self._patients: dict[str, int] = {}
+        self._visits: dict[tuple[float, str], int] = {}
+
+    def add(self, r: Resource, full_url: str | None = None) -> None:
+        rtype = r["resourceType"]
+        self.counts[rtype] += 1
+        if rtype in _KEPT:
+            for key in (full_url, f"{rtype}/{r['id']}" if r.get("id") else None):
+                if key:
+                    self._by_url[key] = r
+            if rtype == "ResearchStudy":
+                self._studies.append(r)
+            elif rtype == "ResearchSubject":
+                self._subjects.append(r)
+        elif rtype == "AdverseEvent":
+            self._events.append(((r.get("subject") or {}).get("reference", ""), _event(r)))
+        elif rtype == "Observation":
+            self._observation(r)
+
+    def _observation(self, r: Resource) -> None:
+        quantity = r.get("valueQuantity")
+        when = _day(r.get("effectiveDateTime") or (r.get("effectivePeriod") or {}).get("start"))
+        patient = (r.get("subject") or {}).get("reference")
+        if not quantity or quantity.get("value") is None or when is None or not patient:
+            return
+        kinds = [c.get("code") for cat in r.get("category") or [] for c in cat.get("coding") or []]
+        kind = "vital-signs" if "vital-signs" in kinds else "laboratory" if "laboratory" in kinds else None
+        if kind is None:
+            return
+        key = (kind, text_of(r.get("code")))
+        test = self._tests.get(key)
+        if test is None:
+            test = self._tests[key] = _Test(unit=quantity.get("unit", ""))
+        ranges = r.get("referenceRange") or [{}]
+        low, high = (ranges[0].get(k, {}).get("value") for k in ("low", "high"))
+        value = float(quantity["value"])
+        flags = {c.get("code") for i in r.get("interpretation") or [] for c in i.get("coding") or []}
+        out = bool(flags & {"H", "L", "HH", "LL", "A", "AA"}) or (low is not None and value < low) or (
+            high is not None and value > high)
+        where = visit(r)
+        test.subject.append(self._patients.setdefault(patient, len(self._patients)))
+        test.date.append(when.toordinal())
+        test.visit.append(-1 if where is None else self._visits.setdefault(where, len(self._visits)))
+        test.value.append(value)
+        test.low.append(math.nan if low is None else float(low))
+        test.high.append(math.nan if high is None else float(high))
+        test.out.append(out)
+
+    def content(self) -> Content:
+        content = Content(counts=self.counts)
+        if self._studies:
+            content.study = _study(self._studies[0], self._by_url)
+        arm_by_link = content.study.arm_by_link if content.study else {}
+        subject_of: dict[str, dict[str, Any]] = {}  # Patient reference -> subject row
+        for r in self._subjects:
             row = _subject(r, arm_by_link)
             content.subjects.append(row)
             patient = (r.get("individual") or r.get("subject") or {}).get("reference")
             if patient:
                 subject_of[patient] = row
+        for patient, row in self._events:
+            who = subject_of.get(patient)
+            content.events.append({**row, "subject": who["key"] if who else "", "arm": who["arm"] if who else NO_ARM})
+        # Results count only for participants of the study (a ResearchSubject names them).
+        who_of = {i: subject_of.get(p) for p, i in self._patients.items()}
+        visits = {i: v for v, i in self._visits.items()}
+        for key in sorted(self._tests):
+            summary = summarise(self._tests[key], who_of, visits)
+            if summary is not None:
+                content.tests[key] = summary
+        return content
+
+
+def gather(resources: Iterable[Resource]) -> Content:
+    """The page's content from resources (each may carry the `_fullUrl` of its Bundle entry)."""
+    gatherer = Gatherer()
     for r in resources:
-        rtype = r["resourceType"]
-        who = subject_of.get((r.get("subject") or {}).get("reference", ""))
-        if rtype == "AdverseEvent":
-            content.events.append(_event(r, who))
-        elif rtype == "Observation" and who is not None:
-            result = _result(r, who)
-            if result is not None:
-                content.results.append(result)
-    return content
+        gatherer.add(r, r.get("_fullUrl"))
+    return gatherer.content()
 
 
 def _study(r: Resource, by_url: dict[str, Resource]) -> Study:
@@ -196,7 +280,7 @@ def organ_system(r: Resource) -> str:
     return next((text_of(c) for c in categories if not c.get("coding") and c.get("text")), "")
 
 
-def _event(r: Resource, who: dict[str, Any] | None) -> dict[str, Any]:
+def _event(r: Resource) -> dict[str, Any]:
     grade_ext = _ext(r, _GRADE)
     grade = text_of(grade_ext.get("valueCodeableConcept")) if grade_ext else ""
     related = ""
@@ -206,30 +290,9 @@ def _event(r: Resource, who: dict[str, Any] | None) -> dict[str, Any]:
             related = text_of(c.get("assessment") or c.get("entityRelatedness")) or related
     soc = organ_system(r)
     term = text_of(r.get("event") or r.get("code"))
-    return {"subject": who["key"] if who else "", "arm": who["arm"] if who else NO_ARM, "term": term or "(no term)",
+    return {"term": term or "(no term)",
             "soc": soc or "(not given)", "grade": grade or text_of(r.get("severity")) or "(not given)",
             "serious": text_of(r.get("seriousness")) or "(not given)", "related": related or "(not given)"}
-
-
-def _result(r: Resource, who: dict[str, Any]) -> dict[str, Any] | None:
-    quantity = r.get("valueQuantity")
-    when = _day(r.get("effectiveDateTime") or (r.get("effectivePeriod") or {}).get("start"))
-    if not quantity or quantity.get("value") is None or when is None:
-        return None
-    kinds = [c.get("code") for cat in r.get("category") or [] for c in cat.get("coding") or []]
-    kind = "vital-signs" if "vital-signs" in kinds else "laboratory" if "laboratory" in kinds else None
-    if kind is None:
-        return None
-    ranges = r.get("referenceRange") or [{}]
-    low, high = (ranges[0].get(k, {}).get("value") for k in ("low", "high"))
-    value = float(quantity["value"])
-    flags = {c.get("code") for i in r.get("interpretation") or [] for c in i.get("coding") or []}
-    out = bool(flags & {"H", "L", "HH", "LL", "A", "AA"}) or (low is not None and value < low) or (
-        high is not None and value > high)
-    start = who["start"] or when
-    return {"subject": who["key"], "arm": who["arm"], "kind": kind, "test": text_of(r.get("code")),
-            "unit": quantity.get("unit", ""), "day": (when - start).days, "visit": visit(r), "value": value,
-            "low": low, "high": high, "out": out}
 
 
 def visit(r: Resource) -> tuple[float, str] | None:
@@ -254,31 +317,35 @@ def week_of(day: int) -> int:
     return 0 if day <= 0 else ((day + 6) // 7) * 7
 
 
-def summarise(results: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Per (kind, test): per arm and visit the n, median, quartiles; the median reference range; out-of-range share."""
-    tests: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for row in results:
-        tests[(row["kind"], row["test"])].append(row)
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for key, rows in sorted(tests.items()):
-        # By visit when every result names one (SDTM VISIT/VISITNUM); else by study day, in weeks.
-        by_visit = all(row["visit"] is not None for row in rows)
-        cells: dict[tuple[str, tuple[float, str]], list[float]] = defaultdict(list)
-        for row in rows:
-            week = week_of(row["day"])
-            cells[(row["arm"], row["visit"] if by_visit else (float(week), f"day {week}"))].append(row["value"])
-        visits = sorted({v for _, v in cells})
-        position = {v: i for i, v in enumerate(visits)}
-        series = []
-        for (arm, when), values in sorted(cells.items()):
-            q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
-            series.append({"arm": arm, "visit": when[1], "x": position[when], "n": len(values),
-                           "median": statistics.median(values), "q1": q[0], "q3": q[2]})
-        lows = [r["low"] for r in rows if r["low"] is not None]
-        highs = [r["high"] for r in rows if r["high"] is not None]
-        out[key] = {"unit": rows[0]["unit"], "n": len(rows), "series": series, "by_visit": by_visit,
-                    "visits": [label for _, label in visits],
-                    "low": statistics.median(lows) if lows else None,
-                    "high": statistics.median(highs) if highs else None,
-                    "out": sum(r["out"] for r in rows)}
-    return out
+def summarise(test: _Test, who_of: dict[int, dict[str, Any] | None],
+              visits: dict[int, tuple[float, str]]) -> dict[str, Any] | None:
+    """One test: per arm and visit the n, median, quartiles; the median reference range; the out-of-range
+    count. By visit when every result names one (SDTM VISIT/VISITNUM); else by study day, in weeks."""
+    rows = [i for i, s in enumerate(test.subject) if who_of.get(s) is not None]
+    if not rows:
+        return None
+    by_visit = all(test.visit[i] >= 0 for i in rows)
+    cells: dict[tuple[str, tuple[float, str]], list[float]] = defaultdict(list)
+    for i in rows:
+        who = who_of[test.subject[i]]
+        assert who is not None
+        if by_visit:
+            when = visits[test.visit[i]]
+        else:
+            start = who["start"].toordinal() if who["start"] else test.date[i]
+            week = week_of(test.date[i] - start)
+            when = (float(week), f"day {week}")
+        cells[(who["arm"], when)].append(test.value[i])
+    order = sorted({v for _, v in cells})
+    position = {v: i for i, v in enumerate(order)}
+    series = []
+    for (arm, when), values in sorted(cells.items()):
+        q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
+        series.append({"arm": arm, "visit": when[1], "x": position[when], "n": len(values),
+                       "median": statistics.median(values), "q1": q[0], "q3": q[2]})
+    lows = [test.low[i] for i in rows if not math.isnan(test.low[i])]
+    highs = [test.high[i] for i in rows if not math.isnan(test.high[i])]
+    return {"unit": test.unit, "n": len(rows), "series": series, "by_visit": by_visit,
+            "visits": [label for _, label in order],
+            "low": statistics.median(lows) if lows else None, "high": statistics.median(highs) if highs else None,
+            "out": sum(test.out[i] for i in rows)}

@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from fhirconv.report import charts
-from fhirconv.report.data import Content, summarise
+from fhirconv.report.data import Content
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -174,12 +174,12 @@ def _adverse_events(content: Content) -> str:
 
 
 def _results(content: Content) -> str:
-    if not content.results:
+    if not content.tests:
         return _section("results", "<p class='muted'>No laboratory or vital-sign results in this content.</p>")
     arms = content.arms()
     out = []
     for kind, label in (("laboratory", "Laboratory"), ("vital-signs", "Vital signs")):
-        tests = {k: v for k, v in summarise(content.results).items() if k[0] == kind}
+        tests = {k: v for k, v in content.tests.items() if k[0] == kind}
         if not tests:
             continue
         overview = table(f"{kind}-overview", ["test", "unit", "results", "out of range", "share out of range"],

@@ -198,14 +198,16 @@ def _read_stdin() -> Iterator[Document]:
 
 def _read(file: Path) -> Iterator[Document]:
     try:
+        if file.suffix == ".ndjson":
+            # Line by line, never the whole file as text: an NDJSON file may be far larger than memory wants.
+            with file.open(encoding="utf-8-sig", newline="") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if line.strip():
+                        yield Document(str(file), _parse(line, file, number), number)
+            return
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read: {exc}", file=str(file), hint="give UTF-8 FHIR JSON or NDJSON") from exc
-    if file.suffix == ".ndjson":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                yield Document(str(file), _parse(line, file, number), number)
-        return
     yield Document(str(file), _parse(text, file, None))
 
 
