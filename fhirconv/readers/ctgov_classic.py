@@ -30,6 +30,7 @@ from fhirconv.model.study import (
     Source,
     Study,
 )
+from fhirconv.readers.ctgov_classic_results import read_classic_results
 from fhirconv.readers.ctgov_v2 import LARGE_DOC_URL
 from fhirconv.readers.jsonaccess import JsonObj, obj, objs, strs, text
 from fhirconv.readers.normalize import (
@@ -155,6 +156,7 @@ def read_classic_study(record: Any) -> Study:
     study.source = Source("ctgov-classic", version=parse_date(text(misc, "VersionHolder", field), field=field))
     # The classic API always returned whole records; results were posted iff ResultsSection is there.
     study.has_results = "ResultsSection" in study_obj
+    study.results = read_classic_results(study_obj)
     _registry(study, ps, study_obj)
     return study
 

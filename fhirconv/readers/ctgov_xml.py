@@ -55,6 +55,7 @@ from fhirconv.model.study import (
     StudyRecord,
 )
 from fhirconv.readers import normalize as nz
+from fhirconv.readers.ctgov_xml_results import read_xml_results
 from fhirconv.readers.failure import ReadFailure
 
 FORMAT = "ctgov-xml"
@@ -271,6 +272,7 @@ def _study(cs: Element, nct_id: str) -> Study:
     ]
     study.links = [Link(url=url, label=_text(e, "description")) for e in cs.findall("link") if (url := _text(e, "url"))]
     study.has_results = cs.find("clinical_results") is not None
+    study.results = read_xml_results(cs)
     _registry(study, cs)
     return study
 
