@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from fhirconv.mapping import map_study, xver
-from fhirconv.mapping.check import check_models
 from fhirconv.mapping.study.registry import CLASSIFIERS, CODES, EXT
 from fhirconv.model.study import Study
 from fhirconv.readers import read_study
+from fhirconv.validation.structure import check_models
 from fhirconv.versions import FhirVersion
 
 R4, R5 = FhirVersion.R4, FhirVersion.R5
