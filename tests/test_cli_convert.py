@@ -150,7 +150,7 @@ def test_usage_errors_exit_2() -> None:
     assert "no/such/file.json" in missing.stderr
 
 
-def _invalid_study(study: Any, version: Any) -> list[Keyed]:
+def _invalid_study(study: Any, version: Any, **_: Any) -> list[Keyed]:
     # A fault the mapping cannot produce: a status code outside R4's required value set.
     return [Keyed({"resourceType": "ResearchStudy", "status": "sleeping"}, "https://clinicaltrials.gov", study.nct_id)]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from fhirconv.validation.findings import Layer
@@ -71,3 +73,21 @@ def test_r5_only_resource_type_in_r4_is_reported() -> None:
 def test_required_element_path_names_the_missing_element() -> None:
     [finding] = schema_findings({"resourceType": "Observation", "status": "final"}, FhirVersion.R5)
     assert (finding.path, finding.code) == ("Observation.code", "required")
+
+
+@pytest.mark.parametrize("version", list(FhirVersion))
+def test_a_resource_outside_contained_and_entries_is_still_checked(version: FhirVersion) -> None:
+    # The fast validators read ResourceList as `false` (see schema._Checker): a resource anywhere else than
+    # contained or an entry's resource sends the content to the full schema, which judges it as before.
+    def bundle(severity: str) -> dict[str, Any]:
+        outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": "processing"}]}
+        return {"resourceType": "Bundle", "type": "batch-response",
+                "entry": [{"response": {"status": "200", "outcome": outcome}}]}
+
+    from fhirconv.validation.schema import _checker
+
+    assert not _checker(version).is_valid("Bundle", bundle("error"))  # the fast check defers ...
+    assert schema_findings(bundle("error"), version) == []  # ... to the full schema
+    found = [(f.path, f.code) for f in schema_findings(bundle("bogus"), version)]
+    # The full schema's own verdict: R4's reports the root oneOf; R5's lets the bad severity through.
+    assert found == ([("Bundle.entry[0].response.outcome", "oneOf")] if version is FhirVersion.R4 else [])

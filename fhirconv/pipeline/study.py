@@ -69,14 +69,16 @@ class Summary:
         return f"records read: {self.read}, converted: {self.converted}{skipped}, failed: {self.failed}"
 
 
-def map_study(study: Study, version: FhirVersion) -> list[Keyed]:
+def map_study(study: Study, version: FhirVersion, *, check: bool = True) -> list[Keyed]:
     """Map one study to FHIR resources of `version` and check each with the structure check (a mapping defect
-    raises ValidationFailed)."""
+    raises ValidationFailed). `check=False` is for callers that run every validation layer on the result next
+    (the structure layer applies the same check): checking twice would only cost time."""
     from fhirconv.mapping import map_study as _map
     from fhirconv.validation.structure import check_models
 
     items = _map(study, version)
-    check_models(items, version)
+    if check:
+        check_models(items, version)
     return items
 
 

@@ -35,6 +35,7 @@ _MARKERS = {
     "Integer": "integer",
     "UnsignedInt": "unsignedInt",
     "PositiveInt": "positiveInt",
+    "Integer64": "integer64",
 }
 
 
@@ -70,7 +71,7 @@ def _kind(element: Any) -> str | None:
         for name in names:
             if name in _MARKERS:
                 return f"p:{_MARKERS[name]}"
-        return "p:?"  # base64Binary, time, uuid, oid, xhtml, integer64: the models decide
+        return "p:?"  # base64Binary, time, uuid, oid, xhtml: the models decide
     if element is bool:
         return "p:boolean"
     name = getattr(element, "__name__", "")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import gzip
-import json
 import math
 import re
 from collections.abc import Callable
@@ -22,9 +21,13 @@ from functools import cache
 from importlib import resources as _resources
 from typing import Any
 
+import orjson
+
 from fhirconv.versions import FhirVersion
 
-Check = Callable[[Any, str, list[str]], None]  # (value, its path, problems found so far)
+# (value, its path, problems found so far). The path is None on the first, quick pass, which only says whether
+# there is a problem; paths are made on a second pass, for content that has one.
+Check = Callable[[Any, "str | None", list["str | None"]], None]
 
 # Primitive rules, each no looser than fhir_core's (fhir_core/types.py) plus the structure layer's JSON rules.
 _STRING_BAD = re.compile(r"[^ \r\n\t\S]|[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -63,6 +66,16 @@ def _boolean(v: Any) -> bool:
 
 def _integer(low: int) -> Callable[[Any], bool]:
     return lambda v: type(v) is int and low <= v <= _INT32[1]
+
+
+_INTEGER64 = re.compile(r"-?(0|[1-9][0-9]{0,18})")
+
+
+def _integer64(v: Any) -> bool:
+    """R5 integer64: a JSON string in FHIR JSON; the models take a number too."""
+    if type(v) is str:
+        return _INTEGER64.fullmatch(v) is not None and -(2**63) <= int(v) < 2**63
+    return type(v) is int and -(2**63) <= v < 2**63
 
 
 def _decimal(v: Any) -> bool:
@@ -120,6 +133,7 @@ def _primitives(id_rule: list[Any]) -> dict[str, Callable[[Any], bool]]:
         "integer": _integer(_INT32[0]),
         "unsignedInt": _integer(0),
         "positiveInt": _integer(1),
+        "integer64": _integer64,
         "decimal": _decimal,
         "date": _date,
         "dateTime": _datetime,
@@ -131,7 +145,7 @@ def _primitives(id_rule: list[Any]) -> dict[str, Callable[[Any], bool]]:
 @cache
 def _table(version: FhirVersion) -> dict[str, Any]:
     blob = _resources.files("fhirconv.validation").joinpath("data", f"structure.{version}.json.gz").read_bytes()
-    table: dict[str, Any] = json.loads(gzip.decompress(blob))
+    table: dict[str, Any] = orjson.loads(gzip.decompress(blob))
     return table
 
 
@@ -152,25 +166,24 @@ class Compiled:
             found = self._compile(name)
         return found
 
-    def _resource_check(self, *, skip: bool) -> Check:
-        """A field of type Resource (contained, Bundle.entry.resource, ...): checked by its resourceType;
-        `skip`: Bundle entries' resources, which the caller checks one by one."""
-        if skip:
-            return lambda value, path, out: None if type(value) is dict else out.append(path)
+    def any_resource(self, value: Any, path: str | None, out: list[str | None]) -> None:
+        """A field of type Resource (contained, ...): checked as the type its resourceType names."""
+        rtype = value.get("resourceType") if type(value) is dict else None
+        if type(rtype) is not str or rtype not in self.resources:
+            out.append(path)
+            return
+        self.check(rtype)(value, path, out)
 
-        def check(value: Any, path: str, out: list[str]) -> None:
-            rtype = value.get("resourceType") if type(value) is dict else None
-            if type(rtype) is not str or rtype not in self.resources:
-                out.append(path)
-                return
-            self.check(rtype)(value, path, out)
-
-        return check
+    @staticmethod
+    def entry_resource(value: Any, path: str | None, out: list[str | None]) -> None:
+        """Bundle.entry.resource: the caller checks each entry's resource as its own resource."""
+        if type(value) is not dict:
+            out.append(path)
 
     def _compile(self, name: str) -> Check:
         spec = self.classes.get(name)
         if spec is None:
-            def unknown(_: Any, path: str, out: list[str]) -> None:
+            def unknown(_: Any, path: str | None, out: list[str | None]) -> None:
                 out.append(path)
 
             self._checks[name] = unknown
@@ -189,12 +202,12 @@ class Compiled:
                 nested[key] = (kind[2:], many)
             if needed:
                 required.append((key, kind.startswith("p:")))
-        choices = [(tuple(keys), bool(needed)) for keys, needed in spec["choices"]]
+        choices = [(frozenset(keys), bool(needed)) for keys, needed in spec["choices"]]
         in_entry = name == "BundleEntry"
         checks = self._checks
         compiled = self
 
-        def check(obj: Any, path: str, out: list[str]) -> None:
+        def check(obj: Any, path: str | None, out: list[str | None]) -> None:
             if type(obj) is not dict or not obj:
                 out.append(path)
                 return
@@ -204,42 +217,45 @@ class Compiled:
                     ok, many = prim
                     if many:
                         if type(value) is not list or not value:
-                            out.append(f"{path}.{key}")
+                            out.append(path and f"{path}.{key}")
                             continue
                         paired = type(obj.get(f"_{key}")) is list
                         for i, item in enumerate(value):
                             if not (ok(item) or (item is None and paired)):
-                                out.append(f"{path}.{key}[{i}]")
+                                out.append(path and f"{path}.{key}[{i}]")
                     elif not ok(value):
-                        out.append(f"{path}.{key}")
+                        out.append(path and f"{path}.{key}")
                     continue
                 inner = nested.get(key)
                 if inner is None:
                     if key != "resourceType" or value != resource_type:
-                        out.append(f"{path}.{key}")
+                        out.append(path and f"{path}.{key}")
                     continue
                 target, many = inner
+                sub: Check
                 if target == "Resource":
-                    sub = compiled._resource_check(skip=in_entry)
+                    sub = compiled.entry_resource if in_entry else compiled.any_resource
                 else:
                     sub = checks.get(target) or compiled.check(target)
                 if many:
                     if type(value) is not list or not value:
-                        out.append(f"{path}.{key}")
+                        out.append(path and f"{path}.{key}")
                         continue
                     extension_list = target == "FHIRPrimitiveExtension"
                     for i, item in enumerate(value):
                         if item is None and extension_list:
                             continue  # a placeholder lining up with its primitive value
-                        sub(item, f"{path}.{key}[{i}]", out)
+                        sub(item, path and f"{path}.{key}[{i}]", out)
                 else:
-                    sub(value, f"{path}.{key}", out)
+                    sub(value, path and f"{path}.{key}", out)
             for key, primitive in required:
                 if obj.get(key) is None and not (primitive and _has_extension(obj.get(f"_{key}"))):
-                    out.append(f"{path}.{key}")
+                    out.append(path and f"{path}.{key}")
             for keys, needed in choices:
-                present = sum(1 for k in keys if obj.get(k) is not None)  # the models read null as absent
-                if present > 1 or (needed and present == 0):
+                hits: set[str] | frozenset[str] = keys.intersection(obj)
+                if hits:
+                    hits = {k for k in hits if obj[k] is not None}  # the models read null as absent
+                if len(hits) > 1 or (needed and not hits):
                     out.append(path)
 
         self._checks[name] = check
@@ -247,12 +263,17 @@ class Compiled:
 
     def problems(self, resource: Any, path: str | None = None) -> list[str]:
         """Where `resource` breaks a rule, or may (paths; [] means the models accept it)."""
-        out: list[str] = []
         rtype = resource.get("resourceType") if type(resource) is dict else None
         if type(rtype) is not str or rtype not in self.resources:
             return [path or "resourceType"]
-        self.check(rtype)(resource, path or rtype, out)
-        return out
+        check = self.check(rtype)
+        quick: list[str | None] = []
+        check(resource, None, quick)
+        if not quick:
+            return []
+        out: list[str | None] = []
+        check(resource, path or rtype, out)
+        return [p for p in out if p is not None]
 
 
 def _has_extension(value: Any) -> bool:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gzip
-import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
+
+import orjson
 
 from fhirconv.versions import FhirVersion
 
@@ -89,10 +90,24 @@ class Definitions:
         into.append(Node(child, item, parent, step, spec))
 
 
+Walks = dict[int, list[Node]]  # id(resource) -> its nodes, for one validation of content that is not changed
+
+
+def walk(defs: Definitions, resource: dict[str, Any], walks: Walks | None) -> list[Node]:
+    """`defs.nodes(resource)`, made once per resource when the layers of one validation share `walks` (the walk
+    is the main cost of the terminology, invariant and integrity layers; each would otherwise repeat it)."""
+    if walks is None:
+        return defs.nodes(resource)
+    found = walks.get(id(resource))
+    if found is None:
+        found = walks[id(resource)] = defs.nodes(resource)
+    return found
+
+
 @cache
 def load_definitions(version: FhirVersion) -> Definitions:
     blob = resources.files("fhirconv.validation").joinpath("data", f"definitions.{version}.json.gz").read_bytes()
-    raw = json.loads(gzip.decompress(blob))
+    raw = orjson.loads(gzip.decompress(blob))
     return Definitions(
         version=version,
         resources=frozenset(raw["resources"]),

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from fhirconv.validation.definitions import Definitions, load_definitions
+from fhirconv.validation.definitions import Definitions, Walks, load_definitions, walk
 from fhirconv.validation.findings import Finding, Layer, Severity, resource_context
 from fhirconv.versions import FhirVersion
 
@@ -22,14 +22,14 @@ class _Target:
     entry: int
 
 
-def integrity_findings(content: Any, version: FhirVersion) -> list[Finding]:
+def integrity_findings(content: Any, version: FhirVersion, walks: Walks | None = None) -> list[Finding]:
     """A Bundle: fullUrls, references between entries, transaction requests. A single resource: only its
     references to contained resources can be resolved offline, so only those are checked."""
     if not isinstance(content, dict):
         return []
     defs = load_definitions(version)
     if content.get("resourceType") != "Bundle" or not isinstance(content.get("entry"), list):
-        return _references(defs, content, {}, None, None, conditional_ok=True, in_bundle=False)
+        return _references(defs, content, {}, None, None, conditional_ok=True, in_bundle=False, walks=walks)
     bundle_ctx = resource_context(content)
     kind = content.get("type")
     entries = content["entry"]
@@ -66,7 +66,8 @@ def integrity_findings(content: Any, version: FhirVersion) -> list[Finding]:
         if isinstance(resource, dict):
             full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
             findings += _references(
-                defs, resource, by_url, i, full_url, conditional_ok=kind in ("transaction", "batch"), in_bundle=True
+                defs, resource, by_url, i, full_url, conditional_ok=kind in ("transaction", "batch"), in_bundle=True,
+                walks=walks,
             )
         findings += _entry_shape(entry, i, kind, version, bundle_ctx)
         if kind in ("transaction", "batch"):
@@ -128,6 +129,7 @@ def _references(
     *,
     conditional_ok: bool,
     in_bundle: bool,
+    walks: Walks | None = None,
 ) -> list[Finding]:
     context = resource_context(resource)
     if entry is not None:
@@ -144,7 +146,7 @@ def _references(
         else {}
     )
     findings: list[Finding] = []
-    for node in defs.nodes(resource):
+    for node in walk(defs, resource, walks):
         if node.type != "Reference" or not isinstance(node.value.get("reference"), str):
             continue
         ref: str = node.value["reference"]

@@ -13,7 +13,7 @@ from fhirpathpy.engine.invocations import invocation_registry
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
-from fhirconv.validation.definitions import load_definitions
+from fhirconv.validation.definitions import Walks, load_definitions, walk
 from fhirconv.validation.findings import Finding, Layer, Severity, resource_context
 from fhirconv.versions import FhirVersion
 
@@ -366,7 +366,7 @@ def _bundle_shell(resource: dict[str, Any]) -> dict[str, Any] | None:
     return {**resource, "entry": cut}
 
 
-def invariant_findings(resource: dict[str, Any], version: FhirVersion) -> list[Finding]:
+def invariant_findings(resource: dict[str, Any], version: FhirVersion, walks: Walks | None = None) -> list[Finding]:
     """Evaluate the invariants on every element of one resource (and of its contained resources)."""
     defs = load_definitions(version)
     table = compiled(version).by_type
@@ -374,7 +374,7 @@ def invariant_findings(resource: dict[str, Any], version: FhirVersion) -> list[F
     env = {"resource": resource, "rootResource": resource}
     findings: list[Finding] = []
     shell = _bundle_shell(resource)
-    for node in defs.nodes(resource):
+    for node in walk(defs, resource, walks):
         if node.spec is not None and not any(k != "id" for k in node.value):
             # ele-1, done here rather than in FHIRPath: it applies to every element, so it must be cheap.
             findings.append(

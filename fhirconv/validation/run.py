@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fhirconv.errors import UsageError, ValidationFailed
+from fhirconv.validation.definitions import Walks
 from fhirconv.validation.findings import Finding, Layer
 from fhirconv.validation.integrity import integrity_findings
 from fhirconv.validation.invariants import invariant_findings
@@ -37,12 +38,14 @@ _PRIORITY = (
     Layer.INPUT,
 )
 
-# Per-resource layers: run on each resource; Bundle entries are split off and run one by one.
-_PER_RESOURCE: dict[Layer, Callable[[dict[str, Any], FhirVersion], list[Finding]]] = {
+# Per-resource layers: run on each resource; Bundle entries are split off and run one by one. Those that walk
+# the resource's elements share one walk per resource (`walks`).
+_PER_RESOURCE: dict[Layer, Callable[..., list[Finding]]] = {
     Layer.STRUCTURE: structure_findings,
     Layer.TERMINOLOGY: terminology_findings,
     Layer.INVARIANT: invariant_findings,
 }
+_WALKING = frozenset({Layer.TERMINOLOGY, Layer.INVARIANT})
 
 
 def validate_content(content: Any, version: FhirVersion, *, layers: Iterable[Layer] = OFFLINE_LAYERS) -> list[Finding]:
@@ -53,7 +56,12 @@ def validate_content(content: Any, version: FhirVersion, *, layers: Iterable[Lay
         findings += schema_findings(content, version)
     if not isinstance(content, dict):
         return merge(findings)
-    per_resource = [fn for layer, fn in _PER_RESOURCE.items() if layer in chosen]
+    walks: Walks = {}  # content is not changed while it is validated, so each resource is walked once
+    per_resource = [
+        (lambda r, v, fn=fn: fn(r, v, walks)) if layer in _WALKING else fn
+        for layer, fn in _PER_RESOURCE.items()
+        if layer in chosen
+    ]
     for fn in per_resource:
         findings += fn(content, version)
     if content.get("resourceType") == "Bundle" and isinstance(content.get("entry"), list):
@@ -66,7 +74,7 @@ def validate_content(content: Any, version: FhirVersion, *, layers: Iterable[Lay
             for fn in per_resource:
                 findings += [f.with_context(**where) for f in fn(entry["resource"], version)]
     if Layer.INTEGRITY in chosen:
-        findings += integrity_findings(content, version)
+        findings += integrity_findings(content, version, walks)
     return merge(findings)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from fhirconv.validation.definitions import Definitions, Spec, load_definitions
+from fhirconv.validation.definitions import Definitions, Spec, Walks, load_definitions, walk
 from fhirconv.validation.findings import Finding, Layer, Severity, resource_context
 from fhirconv.versions import FhirVersion
 
@@ -27,13 +27,13 @@ def unexpandable_valuesets(version: FhirVersion) -> dict[str, str]:
     return dict(load_definitions(version).unexpandable)
 
 
-def terminology_findings(resource: dict[str, Any], version: FhirVersion) -> list[Finding]:
+def terminology_findings(resource: dict[str, Any], version: FhirVersion, walks: Walks | None = None) -> list[Finding]:
     """Check one resource (and its contained resources); Bundle entries are the caller's to split."""
     defs = load_definitions(version)
     bound = _bound(version)
     context = resource_context(resource)
     findings: list[Finding] = []
-    for node in defs.nodes(resource):
+    for node in walk(defs, resource, walks):
         keys = bound.get(node.type)
         if not keys:
             continue
