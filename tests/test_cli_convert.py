@@ -189,7 +189,8 @@ def test_example_study_with_participants_in_one_bundle(tmp_path: Path, layout: s
     bundle = json.loads(out.read_text())
     counts = {t: len(entries(bundle, t)) for t in ("Patient", "ResearchSubject", "ResearchStudy", "AdverseEvent")}
     assert counts == {"Patient": 32, "ResearchSubject": 32, "ResearchStudy": 1, "AdverseEvent": 42}
-    made = "participant resources made: AdverseEvent 42, Observation 917, Patient 32, ResearchSubject 32"
+    # Observations: 917 result rows and 32 ages (DM.AGE)
+    made = "participant resources made: AdverseEvent 42, Observation 949, Patient 32, ResearchSubject 32"
     assert made in result.stderr
 
 

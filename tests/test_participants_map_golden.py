@@ -54,9 +54,12 @@ def test_golden_bundle(version: FhirVersion) -> None:
     if os.environ.get("FHIRCONV_UPDATE_GOLDEN") == "1":
         path.write_text(dumps(got), encoding="utf-8")
     assert got == json.loads(path.read_text(encoding="utf-8"))
-    # Exact counts: one Patient and ResearchSubject per participant, one Observation per result row,
-    # one AdverseEvent per AE row; every row of every file accounted for.
-    results = rows("lb.csv") + rows("vs.csv") + rows("mb.csv") + rows("re.csv")
+    # Exact counts: one Patient and ResearchSubject per participant, one Observation per result row and
+    # one of age per DM row with an AGE, one AdverseEvent per AE row; every row of every file accounted for.
+    with (EXAMPLE / "participants" / "sdtm" / "dm.csv").open(encoding="utf-8", newline="") as handle:
+        ages = sum(1 for row in csv.DictReader(handle) if row["AGE"].strip())
+    assert ages == 32
+    results = rows("lb.csv") + rows("vs.csv") + rows("mb.csv") + rows("re.csv") + ages
     assert summary.resources == {
         "Patient": 32,
         "ResearchSubject": 32,

@@ -80,7 +80,8 @@ def test_sponsor_trial_converts_without_a_refusal(tmp_path: Path, version: str) 
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert lines[0].startswith("warning: no registry record and no trial-design domains (TS/TA): ResearchStudy ACME-01")
-    assert "participant resources made: AdverseEvent 1, Observation 10, Patient 3, ResearchSubject 3" in lines
+    # Observations: 10 result rows and 3 ages (DM.AGE)
+    assert "participant resources made: AdverseEvent 1, Observation 13, Patient 3, ResearchSubject 3" in lines
     assert "note: 2 × LBTESTCD CRPHS: not in sdtm-lbtestcd-loinc, coded with its CDISC code only" in lines
     assert "note: 1 × VSSTRESU 'kgf': not in sdtm-unit-ucum, kept as unit text without a UCUM code" in lines
     bundle = json.loads(out.read_text())

@@ -70,7 +70,7 @@ def test_the_tables_hold_the_counts_of_the_data(page: tuple[str, Path, Path]) ->
             assert row[3 + 3 * i] == f"{100 * len(people) / by_arm[arm]:.1f}%"
     # Laboratory: results per test and the out-of-range count (interpretation H/L).
     lab = [r for r in resources if r["resourceType"] == "Observation" and "valueQuantity" in r
-           and any(c.get("code") == "laboratory" for cat in r["category"] for c in cat.get("coding", []))]
+           and any(c.get("code") == "laboratory" for cat in r.get("category", []) for c in cat.get("coding", []))]
     per_test = Counter(r["code"]["text"] for r in lab)
     high_low = Counter(r["code"]["text"] for r in lab
                        if {c["code"] for i in r.get("interpretation", []) for c in i["coding"]} & {"H", "L"})

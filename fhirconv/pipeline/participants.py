@@ -208,6 +208,9 @@ def convert_participants(
         dispositions = by_subject.get(p.subject_id, [])
         try:
             items = [mappers.map_patient(p, ctx), mappers.map_research_subject(p, dispositions, ctx)]
+            age = mappers.map_age(p, ctx)
+            if age is not None:
+                items.append(age)
             for item in items:
                 validator.validate(item)
         except FhirconvError as exc:

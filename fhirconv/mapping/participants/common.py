@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from fhirconv.errors import InputError, UnmappedCodeError, cut
 from fhirconv.mapping import keys
-from fhirconv.mapping.conceptmaps import translate, translate_all
+from fhirconv.mapping.conceptmaps import lookup, translate, translate_all
 from fhirconv.model.participants import (
     NON_ARMS,
     AdverseEventRecord,
@@ -298,6 +298,39 @@ def map_patient(p: Participant, ctx: Context) -> Keyed:
     if p.country and p.country.strip():
         res["address"] = [{"country": p.country.strip()}]
     return Keyed(res, system, p.subject_id)
+
+
+# LOINC 30525-0 Age: the code the study path uses for eligibility ages too (Group.characteristic).
+LOINC_AGE = {"system": "http://loinc.org", "code": "30525-0", "display": "Age"}
+
+
+def map_age(p: Participant, ctx: Context) -> Keyed | None:
+    """DM.AGE with AGEU → an Observation of the subject's age (LOINC 30525-0), valued in UCUM (a, mo, wk,
+    d, h through sdtm-ageu-ucum; an AGEU outside it is kept as unit text), at RFSTDTC, the date SDTM
+    defines AGE at. FHIR's Patient has no age element (only birthDate, often withheld in SDTM); an
+    Observation is how FHIR records an age at a time. None without AGE."""
+    if p.age is None:
+        return None
+    quantity: dict[str, Any] = {"value": finite(p.age, p.source, "AGE")}
+    unit = (p.age_unit or "").strip()
+    if unit:
+        quantity["unit"] = unit
+        coding = lookup("sdtm-ageu-ucum", unit.upper())
+        if coding is not None:
+            quantity.update(system=coding["system"], code=coding["code"])
+    res: dict[str, Any] = {
+        "resourceType": "Observation",
+        "extension": [{"url": RESEARCH_STUDY, "valueReference": ctx.study_ref()}],
+        "identifier": [identifier(ctx.system("observation"), f"{p.subject_id}/DM/AGE")],
+        "status": "final",
+        "code": {"coding": [dict(LOINC_AGE)], "text": "Age"},
+        "subject": ctx.patient_ref(p.subject_id),
+    }
+    when = fhir_datetime(p.reference_start, p.source, "RFSTDTC", ctx.tz)
+    if when:
+        res["effectiveDateTime"] = when
+    res["valueQuantity"] = quantity
+    return Keyed(res, ctx.system("observation"), f"{p.subject_id}/DM/AGE")
 
 
 # --- Observation ------------------------------------------------------------------------------

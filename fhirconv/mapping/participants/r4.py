@@ -17,6 +17,7 @@ from fhirconv.mapping.participants.common import (
     fhir_datetime,
     identifier,
     intervention_label,
+    map_age,
     map_observation,
     map_patient,
     period,
@@ -25,7 +26,7 @@ from fhirconv.mapping.participants.common import (
 from fhirconv.model.participants import AdverseEventRecord, Disposition, Participant
 from fhirconv.output.bundle import Keyed
 
-__all__ = ["map_adverse_event", "map_observation", "map_patient", "map_research_subject"]
+__all__ = ["map_adverse_event", "map_age", "map_observation", "map_patient", "map_research_subject"]
 
 # The R4 backport of the HL7 Adverse Event Clinical Research IG carries the grade R4 has no element for.
 AE_GRADE_R4 = "http://hl7.org/fhir/uv/ae-research-backport-ig/StructureDefinition/ae-grade"

@@ -18,6 +18,7 @@ from fhirconv.mapping.participants.common import (
     fhir_datetime,
     identifier,
     intervention_label,
+    map_age,
     map_observation,
     map_patient,
     period,
@@ -26,7 +27,7 @@ from fhirconv.mapping.participants.common import (
 from fhirconv.model.participants import AdverseEventRecord, Disposition, Participant
 from fhirconv.output.bundle import Keyed
 
-__all__ = ["map_adverse_event", "map_observation", "map_patient", "map_research_subject"]
+__all__ = ["map_adverse_event", "map_age", "map_observation", "map_patient", "map_research_subject"]
 
 STATE_TYPE = "http://terminology.hl7.org/CodeSystem/research-subject-state-type"
 STATE = "http://terminology.hl7.org/CodeSystem/research-subject-state"
