@@ -44,7 +44,7 @@ def test_the_example_with_participants_passes_hapi_validate(
     assert result.exit_code == 0, result.output
     tally = Tally()
     add(tally, server, json.loads(out.read_text()), "example")
-    assert tally.resources == 1059  # 1027 + 32 age Observations (DM.AGE)
+    assert tally.resources == 1060  # with the Provenance and 32 age Observations (DM.AGE)
     assert dict(tally.errors) == {}
 
 

@@ -165,6 +165,7 @@ def test_ndjson_files_per_type_and_r4_adverse_event_ids(tmp_path: Path) -> None:
     counts = write_ndjson(items(), tmp_path, FhirVersion.R4)
     assert counts == {
         "ResearchStudy.ndjson": 1,
+        "Provenance.ndjson": 1,
         "Patient.ndjson": 2,
         "ResearchSubject.ndjson": 2,
         "Observation.ndjson": 3,

@@ -320,5 +320,5 @@ def test_example_layouts_convert_to_the_same_fhir(version: str) -> None:
         data = read_participants(EXAMPLE / layout)
         items = convert_participants(data, study, FhirVersion(version))
         out[layout] = sorted(json.dumps(item.resource, sort_keys=True) for item in items)
-    assert len(out["sdtm"]) == 32 + 32 + 917 + 42
+    assert len(out["sdtm"]) == 32 + 32 + 917 + 32 + 42  # Patients, ResearchSubjects, results, ages, AEs
     assert out["sdtm"] == out["simple"]
