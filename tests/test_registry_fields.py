@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fhirconv.mapping.check import check_models
 
 from fhirconv.mapping import map_study, xver
 from fhirconv.mapping.study.registry import CLASSIFIERS, CODES, EXT
