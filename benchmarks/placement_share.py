@@ -1,79 +1,62 @@
-"""Measure: the share of an API v2 record's text values that reach the converted bundle, per FHIR version and
-record section.
+"""Measure: the share of registry values fhirconv places in its FHIR output, per FHIR version, source format and
+record section, over the whole corpus (API v2 JSON, classic API JSON, legacy XML in tests/data/ctgov-corpus).
 
-Run: python benchmarks/placement_share.py [--corpus tests/data/ctgov-corpus]
+Run: python benchmarks/placement_share.py [--missing]
 
-A rough, string-level measure, not the placement test issue 11 asks for: every leaf string of at least three
-characters in `protocolSection`, `derivedSection` and `resultsSection` of the full API v2 records (*.json, not
-*.classic.json) counts as placed when its text (markdown escapes removed, whitespace collapsed, case folded;
-an enum also as `A-B` / `A B`) occurs anywhere in the bundle's JSON. It over-counts values whose words occur
-elsewhere and under-counts values fhirconv rewrites (dates, enums mapped to FHIR codes); numbers and booleans
-are left out, because a short number occurs somewhere in any bundle.
+A value counts as placed by the rules of tests/placement.py (the engine of tests/test_placement.py; its
+docstring has them): after the mapping's own normalisations, as a whole segment of an output string, a Coding
+code, or at the element listed for values written as structure; non-distinctive values (numbers, enums, dates)
+only in a resource where their source object's distinctive values are. `--missing` prints, as rows for the
+"Deliberately not placed" table of mappings/README.md, every field path with values not placed that the table
+does not list yet (reason "not placed yet (issue 11)": replace it with the real reason where there is one).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import re
+import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from fhirconv.pipeline.study import convert_study
-from fhirconv.readers import read_sources
-from fhirconv.readers.failure import ReadFailure
-from fhirconv.readers.normalize import unescape_markdown
-from fhirconv.versions import FhirVersion
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-SECTIONS = ("protocolSection", "derivedSection", "resultsSection")
+from placement import iter_missing, not_placed_table, tally
+
+SECTIONS = ("protocol", "derived", "results", "document", "annotation")
+FORMATS = ("v2", "classic", "xml")
 
 
-def leaves(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        for v in value.values():
-            yield from leaves(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from leaves(v)
-    elif isinstance(value, str) and len(value.strip()) >= 3:
-        yield value
-
-
-def norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().casefold()
-
-
-def shares(corpus: Path) -> dict[tuple[str, str], tuple[int, int]]:
-    """(version, section) → (placed, total)."""
-    files = sorted(p for p in corpus.glob("*.json") if not p.name.endswith(".classic.json"))
-    placed: Counter[tuple[str, str]] = Counter()
-    total: Counter[tuple[str, str]] = Counter()
-    for path in files:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        records = raw.get("studies", [raw]) if isinstance(raw, dict) else raw
-        items = [i for i in read_sources([str(path)]) if not isinstance(i, ReadFailure)]
-        for record, item in zip(records, items, strict=False):
-            for version in FhirVersion:
-                out = norm(json.dumps(convert_study(item.study, version), ensure_ascii=False))
-                for section in SECTIONS:
-                    for text in leaves(record.get(section, {})):
-                        key = (version.value, section)
-                        total[key] += 1
-                        s = norm(unescape_markdown(text) or "")
-                        if s in out or s.replace("_", "-") in out or s.replace("_", " ") in out:
-                            placed[key] += 1
-    return {key: (placed[key], total[key]) for key in sorted(total)}
+def _share(placed: int, total: int) -> str:
+    return f"{placed}/{total} = {100 * placed / total:.1f}%" if total else "-"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[1] / "tests" / "data"
-                        / "ctgov-corpus")
+    parser.add_argument("--missing", action="store_true", help="print table rows for unlisted fields not placed")
     args = parser.parse_args()
-    for (version, section), (placed, total) in shares(args.corpus).items():
-        print(f"{version} {section}: {placed}/{total} = {100 * placed / total:.1f}%")
+    t = tally()
+    if args.missing:
+        table = not_placed_table()
+        for path, versions in iter_missing(t):
+            row = table.get(path)
+            left = versions if row is None else versions | row.versions
+            if row is None or left != row.versions:
+                reason = row.reason if row else "not placed yet (issue 11)"
+                print(f"| `{path}` | {' '.join(sorted(left))} | {reason} |")
+        return
+    print("values placed / values in the records (leaf values; tests/placement.py has the rules)")
+    print(f"{'version':8}{'format':9}" + "".join(f"{s:>26}" for s in (*SECTIONS, "all")))
+    for version in ("R4", "R5"):
+        for fmt in (*FORMATS, "all"):
+            placed: Counter[str] = Counter()
+            total: Counter[str] = Counter()
+            for (v, f, sec), n in t.total.items():
+                if v == version and fmt in (f, "all"):
+                    total[sec] += n
+                    placed[sec] += t.placed[(v, f, sec)]
+            cells = [_share(placed[s], total[s]) for s in SECTIONS]
+            cells.append(_share(sum(placed.values()), sum(total.values())))
+            print(f"{version:8}{fmt:9}" + "".join(f"{c:>26}" for c in cells))
 
 
 if __name__ == "__main__":

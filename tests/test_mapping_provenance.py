@@ -59,14 +59,14 @@ def test_names_the_record_its_format_and_version(path: str, fmt: str, words: str
         assert entity["role"] == role
         assert entity["what"]["identifier"] == {"system": "https://clinicaltrials.gov", "value": study.nct_id}
         assert entity["what"]["display"] == (
-            f"{words} record {study.nct_id}, last updated {updated}, data version {data_version}")
+            f"{words} record {study.nct_id}, last updated: {updated}, data version: {data_version}")
 
 
 def test_page_text_and_participant_data_are_named() -> None:
     page = read_study(DATA / "seed" / "NCT04382547.txt")
     assert page.source == Source("ctgov-page-text")
     display = _provenance(map_study(page, R5))["entity"][0]["what"]["display"]
-    assert display == "ClinicalTrials.gov registry page text record NCT04382547, last updated 2021-08-23"
+    assert display == "ClinicalTrials.gov registry page text record NCT04382547, last updated: 2021-08-23"
     run = convert_with_participants(None, [DATA / "participants" / "pilot"], R4)
     prov = _provenance(run.study_items)
     assert prov["entity"][0]["what"]["display"].startswith("CDISC SDTM trial design domains (TS, TA) record ")

@@ -49,14 +49,14 @@ def instant(date: str) -> str:
 
 
 def source_display(study: Study) -> str:
-    """'ClinicalTrials.gov API v2 JSON record NCT…, last updated 2023-06-15, data version 2023-10-06'."""
+    """'ClinicalTrials.gov API v2 JSON record NCT…, last updated: 2023-06-15, data version: 2023-10-06'."""
     fmt = study.source.format if study.source else None
     words = SOURCE_FORMATS.get(fmt, "study") if fmt else "study built in code (fhirconv Python API)"
     out = f"{words} record {study.nct_id}"
     if study.last_update_posted and study.last_update_posted.date.strip():
-        out += f", last updated {study.last_update_posted.date.strip()}"
+        out += f", last updated: {study.last_update_posted.date.strip()}"
     if study.source and study.source.version:
-        out += f", data version {study.source.version}"
+        out += f", data version: {study.source.version}"
     return out
 
 
