@@ -170,7 +170,6 @@ def test_ndjson_files_per_type_and_r4_adverse_event_ids(tmp_path: Path) -> None:
         "ResearchSubject.ndjson": 2,
         "Observation.ndjson": 3,
         "AdverseEvent.ndjson": 1,
-        "Provenance.ndjson": 1,  # the study's: its record, fhirconv, the study-level resources as targets
     }
     (ae,) = [json.loads(line) for line in (tmp_path / "AdverseEvent.ndjson").read_text().splitlines()]
     assert ae["id"].startswith("fc-")
