@@ -150,3 +150,27 @@ def test_the_conversion_report_lists_what_is_not_carried_over_from_the_mapping_t
     fields = [row[0] for row in parsed.tables["not-carried"][1:]]
     assert "resultsSection" in fields  # the field table's own row in mappings/README.md
     assert all(row[2] for row in parsed.tables["not-carried"][1:])  # each with its reason
+
+
+def test_report_takes_paths_or_a_server_not_both(tmp_path: Path) -> None:
+    source = str(EXAMPLE / "NCT04382547.R4.json")
+    out = str(tmp_path / "r.html")
+    both = CliRunner().invoke(main, ["report", source, "--server", "http://localhost:1/fhir", "-o", out])
+    assert both.exit_code == 2
+    assert "not both" in both.stderr
+    keyed = CliRunner().invoke(main, ["report", "--server", "http://localhost:1/fhir?key=secret", "-o", out])
+    assert keyed.exit_code == 2
+    assert "secret" not in keyed.output  # a query string is refused and never echoed (cli.push.server_config)
+
+
+def test_a_next_link_to_another_host_is_not_followed() -> None:
+    from fhirconv.report.server import _own_path
+    from fhirconv.transport import FhirClient, ServerConfig
+    from fhirconv.transport.errors import ServerRejected
+
+    with FhirClient(ServerConfig("http://hapi.local:8080/fhir")) as client:
+        page = "?_getpages=x&_getpagesoffset=200"
+        assert client.url(_own_path(client, f"http://hapi.local:8080/fhir{page}")) == f"http://hapi.local:8080/fhir{page}"
+        assert _own_path(client, "http://hapi.local:8080/fhir/Observation?page=2") == "/Observation?page=2"
+        with pytest.raises(ServerRejected):
+            _own_path(client, "http://elsewhere.example/fhir?_getpages=x")

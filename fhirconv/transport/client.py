@@ -115,7 +115,10 @@ class FhirClient:
         self.close()
 
     def url(self, path: str) -> str:
-        return self.base_url if not path else f"{self.base_url}/{path.lstrip('/')}"
+        # "?…" is a query on the base itself: HAPI's paging links (`next`) are `<base>?_getpages=…`.
+        if not path or path.startswith("?"):
+            return self.base_url + path
+        return f"{self.base_url}/{path.lstrip('/')}"
 
     def request(
         self,
