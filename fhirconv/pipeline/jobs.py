@@ -140,12 +140,21 @@ def _files(sources: Sequence[str]) -> list[str | tuple[str, str]]:
     return files
 
 
+_INLINE_CHUNK = 16
+
+
 def render_sources(sources: Sequence[str], template: Task, jobs: int) -> Iterator[Outcome]:
     """Every record's outcome, in input order. jobs > 1: chunks of files go to a pool of worker processes,
     a bounded number ahead of the one being taken (memory stays flat however fast the workers are)."""
     files = _files(sources)
-    if jobs <= 1 or len(files) < 2 or "-" in files:  # stdin is this process's alone
+    if "-" in files:  # stdin is this process's alone
         yield from render_task(Task(tuple(files), *_settings(template)))
+        return
+    if jobs <= 1 or len(files) < 2:
+        # A task's outcomes (every record's output text) are held until it ends: in chunks of files, so one
+        # process's memory stays flat however many records (one task for all held every text to the end).
+        for i in range(0, len(files), _INLINE_CHUNK):
+            yield from render_task(Task(tuple(files[i:i + _INLINE_CHUNK]), *_settings(template)))
         return
     # Small chunks keep the workers evenly busy; big enough that sending them costs little.
     size = max(1, min(16, len(files) // (jobs * 4)))
