@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from fhirconv.live_parts import LIVE_PARTS
+
 
 def cli() -> None:
     """The command line itself, imported only once the guard holds."""
@@ -25,12 +27,11 @@ def _interrupted(_signum: int, _frame: object) -> None:
     import or callback (numpy, pydantic-core, orjson) and crash the interpreter: CI saw exit -11 (SIGSEGV) for a
     Ctrl-C early in a run. Nothing is lost by exiting: outputs are written to .part files, removed here, and
     replaced atomically; a push resumes without duplicates."""
-    from fhirconv.output.files import LIVE_PARTS
-
-    for part in list(LIVE_PARTS):
-        with contextlib.suppress(OSError):
-            Path(part).unlink()
+    # Nothing is imported here (see fhirconv.live_parts), and whatever fails, the process ends with 130.
     try:
+        for part in list(LIVE_PARTS):
+            with contextlib.suppress(OSError):
+                Path(part).unlink()
         sys.stderr.write(MESSAGE)
         sys.stderr.flush()
     finally:

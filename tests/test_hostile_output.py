@@ -131,3 +131,27 @@ def test_ctrl_c_after_the_run_has_ended_keeps_its_exit_status() -> None:
     _, err = child.communicate(timeout=30)
     assert child.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_the_ctrl_c_handler_imports_nothing(tmp_path: Path) -> None:
+    # The signal can come while the interrupted code is halfway through importing a module; a handler that
+    # imports then meets it partially initialised (CI saw tracebacks, exit 70 and exit -11). Here every import
+    # fails once the handler is called: it must still remove the live .part file, say so and exit 130.
+    part = tmp_path / ".out.json.1.x.part"
+    part.write_text("{")
+    script = (
+        "import sys, fhirconv.entry as e\n"
+        f"e.LIVE_PARTS.add({str(part)!r})\n"
+        "class NoImports:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        raise ImportError('import in the handler: ' + name)\n"
+        "sys.meta_path.insert(0, NoImports())\n"
+        "for name in [m for m in sys.modules if m.startswith('fhirconv.')]:\n"
+        "    if name not in ('fhirconv.entry', 'fhirconv.live_parts'):\n"
+        "        del sys.modules[name]\n"
+        "e._interrupted(2, None)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.startswith("interrupted:"), done.stderr
+    assert not part.exists()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from fhirconv.errors import InputError, UsageError
+from fhirconv.live_parts import LIVE_PARTS
 from fhirconv.mapping.keys import NCT_RE
 
 # A file name made from a study id keeps at most this many characters of it (file systems allow 255 bytes;
@@ -59,8 +60,8 @@ def study_path(folder: str | Path, study_id: str, suffix: str) -> Path:
     return path_inside(folder, study_file_name(study_id, suffix))
 
 
-# The .part files this process is writing now: a Ctrl-C that ends the process at once (fhirconv.entry) removes them.
-LIVE_PARTS: set[str] = set()
+# The .part files this process is writing now (fhirconv.live_parts): a Ctrl-C that ends the process at once
+# (fhirconv.entry) removes them.
 
 
 @contextmanager
