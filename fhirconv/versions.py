@@ -32,6 +32,19 @@ class FhirVersion(StrEnum):
 # their elements match R4 4.0.1 (checked in tests against the official R4 JSON Schema).
 _PACKAGES = {FhirVersion.R4: "fhir.resources.R4B", FhirVersion.R5: "fhir.resources"}
 
+# Except these: R4B rewrote Evidence and EvidenceVariable (towards their R5 form), so its models reject R4's
+# own elements (Evidence.exposureBackground, EvidenceVariable.type) and accept R5's. No fhir.resources model
+# checks them in R4; the official R4 JSON Schema (validation layer SCHEMA, run on all output) does.
+NO_MODEL: dict[FhirVersion, frozenset[str]] = {
+    FhirVersion.R4: frozenset({"Evidence", "EvidenceVariable"}),
+    FhirVersion.R5: frozenset(),
+}
+
+
+def has_model(version: FhirVersion, resource_type: str) -> bool:
+    """Whether fhir.resources has a model of `resource_type` that is faithful to `version` (see NO_MODEL)."""
+    return resource_type not in NO_MODEL[version]
+
 
 @cache
 def model_class(version: FhirVersion, resource_type: str) -> Any:
@@ -56,7 +69,8 @@ def detect_version(resources: Any) -> FhirVersion | None:
     for version in FhirVersion:
         try:
             for rtype, resource in samples.items():
-                model_class(version, rtype).model_validate(resource)
+                if has_model(version, rtype):
+                    model_class(version, rtype).model_validate(resource)
         except (ValidationError, ModuleNotFoundError, AttributeError, ValueError):
             continue
         matching.append(version)

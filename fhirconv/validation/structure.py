@@ -12,7 +12,7 @@ from fhirconv.errors import ValidationFailed
 from fhirconv.validation.compiled import problems
 from fhirconv.validation.findings import Finding, Layer, Severity, join_path, resource_context
 from fhirconv.validation.schema import other_version_hint
-from fhirconv.versions import FhirVersion, model_class
+from fhirconv.versions import FhirVersion, has_model, model_class
 
 if TYPE_CHECKING:
     from fhirconv.output.bundle import Keyed
@@ -22,6 +22,8 @@ def structure_findings(resource: Any, version: FhirVersion) -> list[Finding]:
     """Check one resource (its contained resources included) against its fhir.resources model.
 
     A Bundle's entry resources are not descended into here: the caller checks each as its own resource."""
+    if isinstance(resource, dict) and not has_model(version, str(resource.get("resourceType"))):
+        return model_findings(resource, version)  # the JSON rules only; the SCHEMA layer checks it (NO_MODEL)
     if not problems(resource, version):
         return []  # exact: the compiled rules are no looser than the models' and the JSON rules below
     return model_findings(resource, version)
@@ -58,6 +60,8 @@ def model_findings(resource: Any, version: FhirVersion) -> list[Finding]:
         Finding(Severity.ERROR, Layer.STRUCTURE, path, message, code, **context)
         for path, message, code in _json_rules(body, str(rtype))
     ]
+    if not has_model(version, str(rtype)):
+        return found  # no faithful model: the SCHEMA layer checks it (versions.NO_MODEL)
     try:
         model.model_validate(body)
     except pydantic.ValidationError as exc:
@@ -136,6 +140,8 @@ def check_models(items: Iterable[Keyed], version: FhirVersion) -> None:
     from pydantic import ValidationError
 
     for item in items:
+        if not has_model(version, item.resource_type):
+            continue  # checked by the official JSON Schema of the version instead (versions.NO_MODEL)
         if not problems(item.resource, version):
             continue
         try:

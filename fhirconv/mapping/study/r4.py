@@ -7,6 +7,7 @@ from typing import Any
 from fhirconv.errors import InputError
 from fhirconv.mapping import keys, xver
 from fhirconv.mapping.conceptmaps import concept, display, lookup
+from fhirconv.mapping.results.r4 import map_results_r4
 from fhirconv.mapping.study import common, registry
 from fhirconv.model.study import Study
 from fhirconv.output.bundle import Keyed, reference
@@ -172,6 +173,11 @@ def map_study_r4(study: Study) -> list[Keyed]:
     extensions = (_labels(study, title) + parties + _sponsor_parties(study, items)
                   + [_progress_extension(p) for p in common.progress_status(study, V)] + _outcome_measures(study)
                   + registry.extensions(study, V))
+    results, report = map_results_r4(study, _results_author(study))
+    items.extend(results)
+    if report is not None:
+        extensions.append(xver.simple("ResearchStudy.result", "Reference",
+                                      reference("Composition", report.system, report.value, "Posted results")))
     if extensions:
         rs["extension"] = extensions
     system, value = keys.study_key(study.nct_id)
@@ -310,6 +316,14 @@ def _interventions_line(study: Study, label: str, names: list[str]) -> str | Non
         found = [common.intervention_label(iv.type, iv.name.strip()) for iv in study.interventions
                  if label in iv.arm_group_labels and iv.name.strip()]
     return "Interventions: " + "; ".join(found) if found else None
+
+
+def _results_author(study: Study) -> str:
+    """Who posted the results (R4 Composition.author is required): the results point of contact's organisation,
+    else the lead sponsor, else the registry."""
+    poc = study.results.more_info.point_of_contact if study.results and study.results.more_info else None
+    return (poc.organization if poc and poc.organization else None) or (
+        study.lead_sponsor.name if study.lead_sponsor else None) or "ClinicalTrials.gov"
 
 
 # R4 ResearchStudy element order (the JSON is easier to read, and to diff, in the specification's order).

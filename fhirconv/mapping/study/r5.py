@@ -7,6 +7,7 @@ from typing import Any
 from fhirconv.errors import InputError
 from fhirconv.mapping import keys
 from fhirconv.mapping.conceptmaps import concept, translate
+from fhirconv.mapping.results.r5 import map_results_r5
 from fhirconv.mapping.study import common, registry
 from fhirconv.model.study import Intervention, Study
 from fhirconv.output.bundle import Keyed, reference
@@ -252,6 +253,10 @@ def map_study_r5(study: Study) -> list[Keyed]:
         measures.append(entry)
     if measures:
         rs["outcomeMeasure"] = measures
+    results, report = map_results_r5(study)
+    items.extend(results)
+    if report is not None:
+        rs["result"] = [reference("EvidenceReport", report.system, report.value, "Posted results")]
 
     system, value = keys.study_key(study.nct_id)
     items.append(Keyed(rs, system, value))
