@@ -266,3 +266,25 @@ def test_r4_evidence_is_checked_by_the_r4_schema(r4: dict[str, dict[str, Any]]) 
     errors = [f for f in validate_content(bundle, R4) if f.is_error]
     assert errors
     assert any("statistic" in f.path or "statistic" in f.message for f in errors)
+
+
+@pytest.mark.parametrize("version", list(FhirVersion))
+def test_repeated_and_absurd_counts_still_give_valid_output(version: FhirVersion) -> None:
+    from fhirconv.validation.run import ensure_valid
+
+    record = _record("NCT05594173")
+    rs = record["resultsSection"]
+    achievements = rs["participantFlowModule"]["periods"][0]["milestones"][0]["achievements"]
+    achievements.append(dict(achievements[0]))  # the same group counted twice in one milestone
+    achievements[0]["numSubjects"] = "99999999999"  # beyond FHIR unsignedInt
+    groups = rs["adverseEventsModule"]["eventGroups"]
+    groups.append(dict(groups[0]))
+    groups[0]["seriousNumAtRisk"] = -3
+    progress.reset()
+    bundle = convert_study(read_v2_study(record), version)
+    ensure_valid(bundle, version)
+    res = _results(bundle)  # also asserts that no identifier is given twice
+    started = res["NCT05594173/flow/1/milestone/1/FG000"]
+    stats = started["statistic"] if version is R5 else [
+        {e["url"]: e for e in s["extension"]} for s in _ext(started, "Evidence.statistic")]
+    assert "numberAffected" not in stats[0]

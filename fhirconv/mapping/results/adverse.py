@@ -25,12 +25,16 @@ def _count(n: int | None, at_risk: int | None, label: str | None, events: int | 
         st["category"] = {"text": label}
     if n is not None:
         st["quantity"] = {"value": n, "unit": "participants"}
-        if n >= 0:
+        if stats.unsigned(n) is not None:
             st["numberAffected"] = n
-    if events is not None and events >= 0:
+    if stats.unsigned(events) is not None:
         st["numberOfEvents"] = events
-    if at_risk is not None and at_risk >= 0:
+    elif events is not None:
+        st["note"] = [{"text": f"Events as registered: {events}"}]
+    if stats.unsigned(at_risk) is not None:
         st["sampleSize"] = {"numberOfParticipants": at_risk}
+    elif at_risk is not None:
+        st["sampleSize"] = {"description": f"{at_risk} at risk"}
     return st
 
 
@@ -38,7 +42,7 @@ def _totals(nct_id: str, groups: list[EventGroup], keyed: dict[str, Keyed]) -> t
     var = variable(ids.value(nct_id, "ae", "participants-affected"), "Participants affected by adverse events",
                    handling="polychotomous", categories=[label for _, label in _TOTALS])
     items = []
-    for g in groups:
+    for g in groups:  # a repeated id is dropped by build._unique
         sts = [st for kind, label in _TOTALS
                if (st := _count(getattr(g, f"{kind}_num_affected"), getattr(g, f"{kind}_num_at_risk"), label))]
         items.append(evidence(ids.value(nct_id, "ae", "participants-affected", g.id),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fhirconv import progress
 from fhirconv.mapping.results import stats
 from fhirconv.mapping.results.adverse import adverse_events
 from fhirconv.mapping.results.evidence import Section, group
@@ -106,5 +107,21 @@ def build(nct_id: str, r: Results) -> Built:
     more = _more_info(r.more_info) if r.more_info else None
     if more:
         out.sections.append(more)
-    out.resources = groups + variables + evidence
+    out.resources = _unique(nct_id, groups + variables + evidence)
+    return out
+
+
+def _unique(nct_id: str, items: list[Keyed]) -> list[Keyed]:
+    """One resource per business identifier: a value the registry lists twice for the same place (a group's
+    count given twice in one milestone) would make two entries with one key; the first is kept."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for item in items:
+        key = (item.resource_type, item.value)
+        if key in seen:
+            progress.warn("results values given twice for one place (the first kept)",
+                          f"{nct_id}: {item.value} is given twice; the first is kept")
+            continue
+        seen.add(key)
+        out.append(item)
     return out

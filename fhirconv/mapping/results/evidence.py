@@ -35,7 +35,7 @@ def group(nct_id: str, kind: str, g: ResultGroup, n: int, quantity: int | None =
     res["name"] = g.title or g.id
     if g.description:
         res["description"] = g.description
-    if quantity is not None and quantity >= 0:
+    if stats.unsigned(quantity) is not None:
         res["quantity"] = quantity
     return Keyed(res, ids.RESULT_SYSTEM, value)
 
@@ -87,9 +87,9 @@ def sample_size(denoms: list[Denom], group_id: str) -> dict[str, Any] | None:
         for c in d.counts:
             if c.group_id != group_id:
                 continue
-            n = stats.number(c.value)
+            n = stats.unsigned(stats.number(c.value))
             units = d.units or "Participants"
-            if isinstance(n, int) and n >= 0 and units.lower().startswith("participant"):
+            if n is not None and units.lower().startswith("participant"):
                 return {"numberOfParticipants": n}
             return {"description": f"{c.value} {units}"}
     return None

@@ -16,7 +16,7 @@ def _statistics(c: FlowCount, units: str | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if c.num_subjects is not None:
         st: dict[str, Any] = {"statisticType": _COUNT, "quantity": {"value": c.num_subjects, "unit": "participants"}}
-        if c.num_subjects >= 0:
+        if stats.unsigned(c.num_subjects) is not None:
             st["numberAffected"] = c.num_subjects
         out.append(st)
     if c.num_units is not None:

@@ -57,9 +57,9 @@ def _statistics(m: BaselineMeasure | OutcomeMeasure, group_id: str, denoms: list
                 q = stats.quantity(x.value, m.unit)
                 if q is not None:
                     st["quantity"] = q
-                    if m.param_type == "COUNT_OF_PARTICIPANTS" and isinstance(q["value"], int) and q["value"] >= 0 \
-                            and "comparator" not in q:
-                        st["numberAffected"] = q["value"]
+                    affected = stats.unsigned(q["value"]) if "comparator" not in q else None
+                    if m.param_type == "COUNT_OF_PARTICIPANTS" and affected is not None:
+                        st["numberAffected"] = affected
                 notes = []
                 if x.value is not None and q is None:
                     notes.append(f"Value as registered: {x.value}")

@@ -93,6 +93,15 @@ def quantity(text: str | None, unit: str | None = None) -> dict[str, Any] | None
     return out
 
 
+UNSIGNED_MAX = 2**31 - 1  # FHIR unsignedInt
+
+
+def unsigned(n: object) -> int | None:
+    """A count FHIR can hold as unsignedInt (0 … 2^31-1), else None: a negative or absurd registry count is
+    shown as the quantity only, never as a count element that would make the resource invalid."""
+    return n if isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= UNSIGNED_MAX else None
+
+
 def yes_no(label: str, flag: bool | None) -> str | None:
     return None if flag is None else f"{label}: {'yes' if flag else 'no'}"
 
