@@ -34,7 +34,9 @@ def test_targets_every_resource_of_the_study(version: FhirVersion) -> None:
     assert items[-1].resource_type == "Provenance"
     others = items[:-1]
     assert [t["reference"] for t in items[-1].resource["target"]] == [i.full_url for i in others]
-    assert {i.resource_type for i in others} == {"Organization", "Group", "Location", "ResearchStudy"}
+    report = "Composition" if version is FhirVersion.R4 else "EvidenceReport"  # its posted results (mapping.results)
+    assert {i.resource_type for i in others} == {"Organization", "Group", "Location", "ResearchStudy",
+                                                 "EvidenceVariable", "Evidence", report}
     check_models(items, version)
 
 
