@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from fhirconv.versions import FhirVersion
+from fhirconv.versions import FhirVersion, has_model
 
 # (value, its path, problems found so far). The path is None on the first, quick pass, which only says whether
 # there is a problem; paths are made on a second pass, for content that has one.
@@ -286,7 +286,11 @@ def compiled(version: FhirVersion) -> Compiled:
 
 
 def problems(resource: Any, version: FhirVersion) -> list[str]:
-    """The compiled structure check of one resource (a Bundle's entry resources are not descended into)."""
+    """The compiled structure check of one resource (a Bundle's entry resources are not descended into).
+    A type with no faithful model in `version` (versions.NO_MODEL) has no compiled rules: the SCHEMA layer
+    checks it."""
+    if isinstance(resource, dict) and not has_model(version, str(resource.get("resourceType"))):
+        return []
     return compiled(version).problems(resource)
 
 
