@@ -53,6 +53,25 @@ def model_class(version: FhirVersion, resource_type: str) -> Any:
     return getattr(module, resource_type)
 
 
+class ModelCrash(ValueError):
+    """fhir_core raised something other than a ValidationError on content (it does, e.g. TypeError for a list
+    or a number where a `url` belongs): the content is wrong, the program is not."""
+
+
+def validate_model(version: FhirVersion, resource_type: str, body: Any) -> Any:
+    """`body` through the fhir.resources model of `resource_type`: the one place the models are run on content,
+    so that their crashes on wrong JSON types are input problems (ModelCrash), never an internal error."""
+    from pydantic import ValidationError
+
+    model = model_class(version, resource_type)
+    try:
+        return model.model_validate(body)
+    except ValidationError:
+        raise
+    except (TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise ModelCrash(f"the FHIR {version} model of {resource_type} cannot read a value ({exc})") from exc
+
+
 def detect_version(resources: Any) -> FhirVersion | None:
     """The FHIR version these resources validate as (one resource per type is checked), or None if they fit
     both or neither. Content does not say its version, and R4 and R5 share most element names; push and
@@ -70,7 +89,7 @@ def detect_version(resources: Any) -> FhirVersion | None:
         try:
             for rtype, resource in samples.items():
                 if has_model(version, rtype):
-                    model_class(version, rtype).model_validate(resource)
+                    validate_model(version, rtype, resource)
         except (ValidationError, ModuleNotFoundError, AttributeError, ValueError):
             continue
         matching.append(version)

@@ -56,6 +56,25 @@ def test_invalid_bundle_exits_1_and_names_file_resource_path_layer() -> None:
     assert lines[-1].startswith("INVALID: 1 file(s), 11 resource(s) checked: 1 error(s)")
 
 
+@pytest.mark.parametrize("version", ["R4", "R5"])
+@pytest.mark.parametrize("bad", [["http://x"], 5, {"a": 1}, True])
+def test_a_value_the_models_crash_on_is_a_finding_not_an_internal_error(
+    tmp_path: Path, version: str, bad: Any
+) -> None:
+    # fhir_core's R4 models raise TypeError/AttributeError (not a ValidationError) for a url of the wrong JSON
+    # type; both the check and the version detection (no --fhir-version) meet it.
+    bundle = json.loads((CLEAN_R5 if version == "R5" else CLEAN_R4).read_text())
+    study = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ResearchStudy")
+    study["relatedArtifact"] = [{"type": "citation", "url": bad}]
+    target = tmp_path / "bad.json"
+    target.write_text(json.dumps(bundle))
+    for args in (["--fhir-version", version], []):
+        result = run(*args, str(target))
+        assert result.exit_code == 1, result.output
+        assert "internal error" not in result.output
+        assert "ResearchStudy.relatedArtifact[0].url" in result.stdout
+
+
 def test_json_format_is_an_operation_outcome_with_expressions() -> None:
     result = run("--format", "json", str(BAD_R4))
     assert result.exit_code == 1

@@ -81,11 +81,13 @@ def load(map_id: str) -> ConceptTable:
     doc = _read(map_id)
     from pydantic import ValidationError
 
-    from fhirconv.versions import FhirVersion, model_class
+    from fhirconv.versions import FhirVersion, ModelCrash, validate_model
 
     where = f"mappings/conceptmaps/{map_id}.json"
     try:
-        model_class(FhirVersion.R5, "ConceptMap").model_validate(doc)
+        validate_model(FhirVersion.R5, "ConceptMap", doc)
+    except ModelCrash as exc:
+        raise MappingDataError(f"ConceptMap {map_id!r} is not a valid FHIR ConceptMap: {exc}", file=where) from None
     except ValidationError as exc:
         error = exc.errors()[0]
         path = ".".join(str(p) for p in error["loc"])

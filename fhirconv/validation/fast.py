@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from fhirconv.errors import ValidationFailed
 from fhirconv.output.bundle import Keyed
-from fhirconv.versions import FhirVersion, has_model, model_class
+from fhirconv.versions import FhirVersion, ModelCrash, has_model, validate_model
 
 # Why this is sound: an Observation of one plan (fhirconv.mapping.participants.common.ObsPlan) has the
 # same elements, the same codes and the same static fragments as every other Observation of that plan;
@@ -89,9 +89,12 @@ def full_validate(item: Keyed, version: FhirVersion) -> None:
     """Validate one resource with the fhir.resources model of `version`; errors name type, key and path."""
     if not has_model(version, item.resource_type):
         return  # checked by the official JSON Schema of the version instead (versions.NO_MODEL)
-    model = model_class(version, item.resource_type)
     try:
-        model.model_validate(item.resource)
+        validate_model(version, item.resource_type, item.resource)
+    except ModelCrash as exc:
+        raise ValidationFailed(f"{item.resource_type} {item.value}: {exc}", record=item.value,
+                               hint="this is a mapping bug or an input value FHIR cannot hold; run with --traceback",
+                               ) from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         path = ".".join(str(p) for p in first.get("loc", ()))

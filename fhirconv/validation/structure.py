@@ -12,10 +12,13 @@ from fhirconv.errors import ValidationFailed
 from fhirconv.validation.compiled import problems
 from fhirconv.validation.findings import Finding, Layer, Severity, join_path, resource_context
 from fhirconv.validation.schema import other_version_hint
-from fhirconv.versions import FhirVersion, has_model, model_class
+from fhirconv.versions import FhirVersion, ModelCrash, has_model, model_class, validate_model
 
 if TYPE_CHECKING:
     from fhirconv.output.bundle import Keyed
+
+
+CRASH = "wrong JSON type here"  # the start of a finding where the models crashed (versions.ModelCrash)
 
 
 def structure_findings(resource: Any, version: FhirVersion) -> list[Finding]:
@@ -63,7 +66,13 @@ def model_findings(resource: Any, version: FhirVersion) -> list[Finding]:
     if not has_model(version, str(rtype)):
         return found  # no faithful model: the SCHEMA layer checks it (versions.NO_MODEL)
     try:
-        model.model_validate(body)
+        validate_model(version, str(rtype), body)
+    except ModelCrash:
+        # The models could not say where: the compiled check's paths (this resource's own, entries apart) do.
+        where = [p for p in problems(body, version) if p not in {f.path for f in found}]
+        where = where or ([] if found else [str(rtype)])
+        text = f"{CRASH} (the FHIR {version} model cannot read it)"
+        found += [Finding(Severity.ERROR, Layer.STRUCTURE, p, text, "wrong-type", **context) for p in where]
     except pydantic.ValidationError as exc:
         # Where a JSON rule already spoke, the model's complaint about the same value adds nothing.
         seen = {f.path for f in found}
@@ -145,7 +154,14 @@ def check_models(items: Iterable[Keyed], version: FhirVersion) -> None:
         if not problems(item.resource, version):
             continue
         try:
-            model_class(version, item.resource_type).model_validate(item.resource)
+            validate_model(version, item.resource_type, item.resource)
+        except ModelCrash as exc:
+            path = problems(item.resource, version)[0]
+            raise ValidationFailed(
+                f"{version.value} {item.resource_type} {item.system}|{item.value} is not valid FHIR: {path}: {exc}",
+                field=path,
+                hint="this is a fhirconv mapping defect if the input is well formed; please report it",
+            ) from exc
         except ValidationError as exc:
             # The error nearest the resource root first (a bad start date is named at `period.start`, not inside
             # the extension that repeats it), then in the resource's element order; the models list theirs in
