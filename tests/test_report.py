@@ -100,11 +100,16 @@ def _chromium() -> str:
     return found
 
 
+def chromium_flags(tmp_path: Path) -> list[str]:
+    """Headless, with its own profile, logging the console to stderr (where the tests look for errors)."""
+    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
+
+
 def test_the_page_renders_in_headless_chromium(page: tuple[str, Path, Path], tmp_path: Path) -> None:
     version, _, out = page
     browser = _chromium()
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
+    flags = chromium_flags(tmp_path)
     dom = subprocess.run([browser, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True,
                          timeout=180, check=False)
     assert dom.returncode == 0, dom.stderr[-2000:]

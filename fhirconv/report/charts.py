@@ -47,7 +47,7 @@ def bars(labels: list[str], series: dict[str, list[float]], *, xlabel: str, titl
     for i, (name, values) in enumerate(series.items()):
         positions = [k + (i - (n - 1) / 2) * width for k in range(len(labels))]
         ax.barh(positions, values, height=width, label=name, color=colour(i))
-    ax.set_yticks(range(len(labels)), [_short(x) for x in labels])
+    ax.set_yticks(range(len(labels)), [short(x) for x in labels])
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")
@@ -70,10 +70,10 @@ def over_time(test: str, unit: str, summary: dict[str, Any], arms: list[str]) ->
         x = [p["x"] for p in points]
         ax.plot(x, [p["median"] for p in points], marker="o", ms=3, color=colour(i), label=arm)
         ax.fill_between(x, [p["q1"] for p in points], [p["q3"] for p in points], color=colour(i), alpha=0.15)
-    ax.set_title(_short(test, 40), loc="left")
+    ax.set_title(short(test, 40), loc="left")
     ticks = summary["visits"]
     step = max(1, len(ticks) // 8)  # at most about 8 labels: names of visits are long
-    ax.set_xticks(range(0, len(ticks), step), [_short(v, 14) for v in ticks[::step]], rotation=30, ha="right")
+    ax.set_xticks(range(0, len(ticks), step), [short(v, 14) for v in ticks[::step]], rotation=30, ha="right")
     ax.set_xlabel("visit" if summary["by_visit"] else "study day (weeks)")
     ax.set_ylabel(unit)
     ax.spines[["top", "right"]].set_visible(False)
@@ -111,6 +111,6 @@ def _as_date(text: str) -> Any:
     return date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
 
 
-def _short(text: str, limit: int = 48) -> str:
+def short(text: str, limit: int = 48) -> str:
     text = re.sub(r"\s+", " ", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"

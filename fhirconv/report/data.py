@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from fhirconv.report.posted import Measure, Posted
+
 Resource = dict[str, Any]
 NO_ARM = "(no arm)"
 
@@ -71,6 +73,7 @@ class Content:
     events: list[dict[str, Any]] = field(default_factory=list)  # subject, arm, term, soc, grade, serious, related
     # (kind, test) -> the summary `summarise` makes: unit, n, out, reference range, series by arm and visit
     tests: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    posted: list[Measure] = field(default_factory=list)  # the registry's posted outcome measures, by number
 
     def arms(self) -> list[str]:
         names = [a["name"] for a in self.study.arms] if self.study else []
@@ -115,6 +118,7 @@ class Gatherer:
         self._tests: dict[tuple[str, str], _Test] = {}
         self._patients: dict[str, int] = {}
         self._visits: dict[tuple[float, str], int] = {}
+        self._posted = Posted()
 
     def add(self, r: Resource, full_url: str | None = None) -> None:
         rtype = r["resourceType"]
@@ -131,6 +135,8 @@ class Gatherer:
             self._events.append(((r.get("subject") or {}).get("reference", ""), _event(r)))
         elif rtype == "Observation":
             self._observation(r)
+        elif rtype in ("Evidence", "EvidenceVariable"):
+            self._posted.add(r)
 
     def _observation(self, r: Resource) -> None:
         quantity = r.get("valueQuantity")
@@ -162,7 +168,7 @@ class Gatherer:
         test.out.append(out)
 
     def content(self) -> Content:
-        content = Content(counts=self.counts)
+        content = Content(counts=self.counts, posted=self._posted.result())
         if self._studies:
             content.study = _study(self._studies[0], self._by_url)
         arm_by_link = content.study.arm_by_link if content.study else {}

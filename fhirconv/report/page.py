@@ -8,6 +8,7 @@ from typing import Any
 
 from fhirconv.report import charts
 from fhirconv.report.data import Content
+from fhirconv.report.posted import Measure
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -40,7 +41,13 @@ def table(name: str, head: list[str], rows: list[list[Any]]) -> str:
     return f"<table data-table='{escape(name)}'><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
 
+class Exact(str):
+    """A number shown as given (right-aligned, not rounded): a registry's posted value keeps its digits."""
+
+
 def _cell(value: Any) -> str:
+    if isinstance(value, Exact):
+        return f"<td class='n'>{escape(value)}</td>"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"<td>{escape(str(value))}</td>"
     text = f"{value:,}" if isinstance(value, int) else f"{value:,.3g}"
@@ -61,7 +68,8 @@ def render(content: Content, *, not_carried: list[tuple[str, str, str]], source:
     study = content.study
     title = study.title if study else "FHIR content"
     ids = ", ".join(v for _, v in study.identifiers[:2]) if study else ""
-    nav = "".join(f"<a href='#{k}'>{escape(v)}</a>" for k, v in SECTIONS)
+    shown = [(k, v) for k, v in SECTIONS if k != "posted-results" or content.posted]  # absent: no link
+    nav = "".join(f"<a href='#{k}'>{escape(v)}</a>" for k, v in shown)
     body = [
         _study(content), _enrolment(content), _flow(content), _adverse_events(content), _results(content),
         _posted(content), _conversion(content, not_carried, source),
@@ -200,9 +208,49 @@ def _results(content: Content) -> str:
     return _section("results", note + "".join(out))
 
 
-def _posted(content: Content) -> str:  # noqa: ARG001  # the same signature as the other sections
-    return _section("posted-results", "<p class='muted'>No posted registry results in this content: fhirconv does "
-                    "not map the registry's results section (see Conversion below).</p>")
+def _posted(content: Content) -> str:
+    """The registry's posted results: an overview of the outcome measures, then per measure its values by
+    group. Absent (no section, no link) when the content has none."""
+    if not content.posted:
+        return ""
+    overview = table("posted-results", ["#", "type", "outcome measure", "time frame", "unit", "measure type"],
+                     [[m.number, m.facts.get("Outcome type", ""), m.title, m.facts.get("Time frame", ""),
+                       m.facts.get("Unit of measure", ""), m.facts.get("Measure type", "")] for m in content.posted])
+    note = ("<p class='muted'>The registry's posted results as converted (one Evidence per outcome measure and "
+            "results group; mappings/README.md, \"Posted results\"): the value per group with its dispersion and "
+            "n, the participants analysed.</p>")
+    return _section("posted-results", note + overview + "".join(_posted_measure(m) for m in content.posted))
+
+
+def _posted_measure(m: Measure) -> str:
+    """One measure: its facts, the table of values by group (and category), and bars when every value is a
+    number (a bound such as "<0.001" or a value kept as text cannot be drawn; the table shows it)."""
+    facts = [(k, m.facts[k]) for k in ("Outcome type", "Time frame", "Unit of measure", "Measure type",
+                                       "Dispersion", "Population") if m.facts.get(k)]
+    dl = "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts) + "</dl>"
+    name = f"posted:{m.number}"
+    categories = list(dict.fromkeys(r["category"] for r in m.rows))
+    split = any(categories)
+    head = ["group"] + (["category"] if split else []) + ["value", "dispersion", "n"]
+    rows = [[r["group"]] + ([r["category"]] if split else []) + [_exact(r["value"]), r["dispersion"] or "–", r["n"]]
+            for r in m.rows]
+    data = table(name, head, rows)
+    data += "".join(f"<p class='muted'>{escape(n)}</p>" for n in sorted({r["note"] for r in m.rows if r["note"]}))
+    block = f"<h3>{escape(m.facts.get('Outcome type', 'Outcome'))}: {escape(m.title)}</h3>{dl}"
+    numeric = bool(m.rows) and all(isinstance(r["value"], int | float) and not isinstance(r["value"], bool)
+                                   for r in m.rows)
+    if not numeric or len(categories) > 8:  # too many categories to draw legibly: the table alone
+        return block + data
+    groups = list(dict.fromkeys(r["group"] for r in m.rows))
+    value = {(r["group"], r["category"]): float(r["value"]) for r in m.rows}
+    series = {c or m.facts.get("Measure type", "value"): [value.get((g, c), 0.0) for g in groups] for c in categories}
+    chart = charts.bars(groups, series, xlabel=m.facts.get("Unit of measure", ""), title=charts.short(m.title, 60))
+    return block + figure(name, chart, f"{m.title} by group", data)
+
+
+def _exact(value: Any) -> Any:
+    # repr of a JSON number is the number as written (19.63, not the table's usual 3 significant digits)
+    return Exact(repr(value)) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 def _conversion(content: Content, not_carried: list[tuple[str, str, str]], source: str) -> str:
