@@ -18,11 +18,13 @@ pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "ctgov-corpus"
 EXAMPLE = ROOT / "examples" / "NCT04382547"
-# One record of each format, with results posted, a device, many sites, several languages.
+# One record of each format, with posted results (classic and v2) and a device. NCT02513394 (874 sites, 2,029
+# adverse-event terms: a 6,600-entry bundle) took HAPI R4 longer than the suite can give it; the whole corpus,
+# it included, is benchmarks/hapi_validate_corpus.py.
 SAMPLE = [
     "NCT00002475.xml",
     "NCT00023673.classic.json",
-    "NCT02513394.json",
+    "NCT00763412.json",
 ]
 
 
