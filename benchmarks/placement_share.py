@@ -17,10 +17,11 @@ import argparse
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from placement import iter_missing, not_placed_table, tally
+from placement import README, TABLE_HEADING, iter_missing, not_placed_table, tally
 
 SECTIONS = ("protocol", "derived", "results", "document", "annotation")
 FORMATS = ("v2", "classic", "xml")
@@ -33,8 +34,12 @@ def _share(placed: int, total: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--missing", action="store_true", help="print table rows for unlisted fields not placed")
+    parser.add_argument("--rewrite", action="store_true",
+                        help="rewrite the table in mappings/README.md: drop what is placed now, add what is missing")
     args = parser.parse_args()
     t = tally()
+    if args.rewrite:
+        rewrite_table(t)
     if args.missing:
         table = not_placed_table()
         for path, versions in iter_missing(t):
@@ -57,6 +62,31 @@ def main() -> None:
             cells = [_share(placed[s], total[s]) for s in SECTIONS]
             cells.append(_share(sum(placed.values()), sum(total.values())))
             print(f"{version:8}{fmt:9}" + "".join(f"{c:>26}" for c in cells))
+
+
+def rewrite_table(t: Any) -> None:
+    """The table as the corpus now has it: a row keeps the versions its field is still not placed in (a field
+    the corpus does not hold keeps its row), rows placed in both go, unlisted fields not placed come in with
+    'not placed yet (issue 11)'. Reasons are kept."""
+    table = not_placed_table()
+    missing = dict(iter_missing(t))
+    rows: dict[str, tuple[frozenset[str], str]] = {}
+    for path, row in table.items():
+        versions = row.versions if t.seen[path] == 0 else row.versions & missing.get(path, frozenset())
+        if versions:
+            rows[path] = (versions, row.reason)
+    for path, versions in missing.items():
+        old = rows.get(path)
+        rows[path] = (versions | (old[0] if old else frozenset()), old[1] if old else "not placed yet (issue 11)")
+    lines = README.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.rstrip("\n") == TABLE_HEADING)
+    first = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("| `"))
+    end = first
+    while end < len(lines) and lines[end].startswith("| `"):
+        end += 1
+    body = [f"| `{p}` | {' '.join(sorted(v))} | {r} |\n" for p, (v, r) in sorted(rows.items())]
+    README.write_text("".join(lines[:first] + body + lines[end:]), encoding="utf-8")
+    print(f"{README}: {len(table)} rows before, {len(rows)} now")
 
 
 if __name__ == "__main__":

@@ -558,7 +558,8 @@ RESULTS = "results"
 def _study_level(resource: dict[str, Any]) -> bool:
     if resource["resourceType"] in STUDY_LEVEL_TYPES:
         return True
-    systems = {i.get("system") for i in resource.get("identifier", [])}
+    ids = resource.get("identifier", [])
+    systems = {i.get("system") for i in (ids if isinstance(ids, list) else [ids])}  # R4 Composition: 0..1
     return resource["resourceType"] == "Group" and keys.GROUP_SYSTEM in systems
 
 
